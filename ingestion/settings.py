@@ -20,3 +20,8 @@ def warehouse_path(home: Path | None = None) -> Path:
 
 def models_root(home: Path | None = None) -> Path:
     return (home or respawn_home()) / "models"
+
+
+def truth_root(home: Path | None = None) -> Path:
+    """The simulator's ground truth (players.csv, ...); read for evaluation only, never training."""
+    return (home or respawn_home()) / "truth"

@@ -1,0 +1,173 @@
+"""Benchmark of the churn model: training + calibration, and scoring with three reasons.
+
+    .venv/bin/python benchmarks/ml.py                      # 200,000 snapshots, 100,000 players
+    .venv/bin/python benchmarks/ml.py --rows 40000 --players 20000   # smoke run
+
+Goals on a 2-core machine: training + calibration <= 60 s on 200,000 labeled player-snapshots
+with the full feature set; scoring with three reasons <= 30 s for 100,000 players. Each figure is
+printed beside the bare tool doing the core work in the same run (plain `xgboost.train` with the
+same params and rounds; plain `Booster.predict`), and the ratio between them.
+Data is simulated (`ml.synthetic`) and lives in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and this very file would shadow the
+# `ml` package; put the repository root there instead.
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import duckdb
+import numpy as np
+import xgboost as xgb
+
+from ml import synthetic
+from ml.dataset import load_labeled, load_snapshot
+from ml.pipeline import train_and_evaluate
+from ml.registry import register
+from ml.score import score_snapshot
+from ml.score_tables import write_scores
+from ml.train import dmatrix
+
+TRAIN_GOAL_SECONDS = 60.0
+SCORE_GOAL_SECONDS = 30.0
+DAYS = 90
+WARMUP_DAYS = 60  # an established population from the first snapshot date on
+LABELED_ROWS_PER_USER = 43.0  # about, for DAYS and WARMUP_DAYS above
+
+
+def _log(message: str) -> None:
+    print(f"[ml-bench] {message}", file=sys.stderr, flush=True)
+
+
+def _training_data(rows: int, seed: int) -> synthetic.SyntheticData:
+    """Simulate enough players for about `rows` labeled snapshots, then trim whole players."""
+    users = max(50, int(rows / LABELED_ROWS_PER_USER * 1.15))
+    data = synthetic.generate(users, DAYS, seed=seed, warmup_days=WARMUP_DAYS)
+    labeled = data.labels[~data.labels["is_censored"]]
+    per_user = labeled.groupby("user_id", sort=False).size()
+    keep = per_user.index[: int(np.searchsorted(per_user.cumsum().to_numpy(), rows)) + 1]
+    pick = data.features["user_id"].isin(keep)
+    return synthetic.SyntheticData(
+        features=data.features[pick].reset_index(drop=True),
+        labels=data.labels[data.labels["user_id"].isin(keep)].reset_index(drop=True),
+        truth=data.truth[data.truth["user_id"].isin(keep)].reset_index(drop=True),
+    )
+
+
+def _scoring_data(players: int, seed: int) -> synthetic.SyntheticData:
+    """One snapshot with `players` eligible players (features only for that day)."""
+    data = synthetic.generate(
+        int(players * 1.6), 1, seed=seed + 1, warmup_days=45, snapshot_days=[0]
+    )
+    keep = data.features["user_id"].iloc[:players]
+    pick = data.features["user_id"].isin(keep)
+    return synthetic.SyntheticData(
+        features=data.features[pick].reset_index(drop=True),
+        labels=data.labels[data.labels["user_id"].isin(keep)].reset_index(drop=True),
+        truth=data.truth.iloc[:0],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="labeled player-snapshots")
+    parser.add_argument("--players", type=int, default=100_000, help="players scored")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="respawn-ml-bench-") as tmp:
+        home = Path(tmp)
+        _log(f"simulating ~{args.rows:,} labeled player-snapshots")
+        train_data = _training_data(args.rows, args.seed)
+        con = duckdb.connect(str(home / "train.duckdb"))
+        synthetic.write_tables(con, train_data)
+
+        started = time.perf_counter()
+        labeled = load_labeled(con)
+        load_seconds = time.perf_counter() - started
+        con.close()
+        _log(f"training on {len(labeled):,} labeled rows x {len(labeled.feature_names)} features")
+        started = time.perf_counter()
+        result = train_and_evaluate(labeled)
+        pipeline_seconds = time.perf_counter() - started
+        t = result.timings
+        train_cal = t["train_seconds"] + t["calibrate_seconds"]
+
+        # Bare tool: xgboost.train, same params, same rows, same number of rounds, no early
+        # stopping watch, no calibration, no evaluation.
+        masks = result.split.masks(labeled.keys["snapshot_date"])
+        train = labeled.subset(masks["train"])
+        params = result.artifacts.params
+        rounds = int(result.artifacts.metrics["rounds_run"])
+        started = time.perf_counter()
+        bare_matrix = dmatrix(
+            train.features,
+            labeled.feature_names,
+            train.labels,
+            result.artifacts.metrics["positive_weight"],
+        )
+        xgb.train(params, bare_matrix, num_boost_round=rounds)
+        bare_train = time.perf_counter() - started
+
+        model = register(result.artifacts, home / "models")
+        _log(f"simulating one snapshot of {args.players:,} players")
+        score_data = _scoring_data(args.players, args.seed)
+        con = duckdb.connect(str(home / "score.duckdb"))
+        synthetic.write_tables(con, score_data)
+        started = time.perf_counter()
+        scored = score_snapshot(con, model)
+        score_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        write_scores(con, scored)
+        write_seconds = time.perf_counter() - started
+        con.close()
+
+        con = duckdb.connect(str(home / "score.duckdb"), read_only=True)
+        snapshot = load_snapshot(con, model.feature_names)
+        con.close()
+        started = time.perf_counter()
+        model.booster.predict(dmatrix(snapshot.features, model.feature_names))
+        bare_predict = time.perf_counter() - started
+        started = time.perf_counter()
+        model.booster.predict(dmatrix(snapshot.features, model.feature_names), pred_contribs=True)
+        bare_contribs = time.perf_counter() - started
+
+    comparison = result.comparison
+    scored_players = len(scored.scores)
+    score_total = score_seconds + write_seconds
+    lines = [
+        f"training rows: {len(labeled):,} labeled (train slice {int(masks['train'].sum()):,}, "
+        f"calibration {int(masks['calibration'].sum()):,}, evaluation "
+        f"{int(masks['evaluation'].sum()):,}), {len(labeled.feature_names)} features, "
+        f"{rounds} rounds run, best {result.artifacts.metrics['best_iteration'] + 1}",
+        f"load from DuckDB: {load_seconds:.2f} s",
+        f"training + calibration: {train_cal:.2f} s (goal <= {TRAIN_GOAL_SECONDS:.0f} s) | "
+        f"bare xgboost.train: {bare_train:.2f} s | ratio {train_cal / bare_train:.2f}",
+        f"full training run (+ baselines, evaluation, SHAP ranking): {pipeline_seconds:.2f} s "
+        f"({', '.join(f'{k} {v:.2f}' for k, v in t.items())})",
+        f"scoring with 3 reasons, {scored_players:,} players: {score_seconds:.2f} s "
+        f"(goal <= {SCORE_GOAL_SECONDS:.0f} s; "
+        f"{', '.join(f'{k} {v:.2f}' for k, v in scored.timings.items())}) "
+        f"+ write {write_seconds:.2f} s = {score_total:.2f} s",
+        f"bare Booster.predict: {bare_predict:.2f} s | ratio {score_seconds / bare_predict:.1f}; "
+        f"bare predict(pred_contribs): {bare_contribs:.2f} s | ratio "
+        f"{score_seconds / bare_contribs:.2f}",
+        "evaluation ROC-AUC model / recency / logistic: "
+        + " / ".join(
+            f"{comparison.loc['roc_auc', c]:.4f}"
+            for c in ("model", "recency_rule", "logistic_regression")
+        ),
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Reading churn features and labels out of the warehouse into pandas/numpy.
+
+Feature columns are discovered from `marts.churn_features` (every column except the keys), sorted
+by name so the model's column order never depends on how the SQL happens to list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml.feature_contract import FEATURES_TABLE, KEY_COLUMNS, LABELS_TABLE
+
+_NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "BOOLEAN",
+)
+
+
+@dataclass(frozen=True)
+class LabeledSet:
+    """Labeled (never censored) snapshots, ordered by snapshot_date then user_id."""
+
+    keys: pd.DataFrame  # user_id, snapshot_date (datetime64)
+    features: pd.DataFrame  # feature_names columns, float64
+    labels: np.ndarray  # 1 = churned, 0 = stayed (int8)
+    feature_names: list[str]
+    horizon_days: int
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def subset(self, mask: np.ndarray) -> LabeledSet:
+        return LabeledSet(
+            keys=self.keys[mask].reset_index(drop=True),
+            features=self.features[mask].reset_index(drop=True),
+            labels=self.labels[mask],
+            feature_names=self.feature_names,
+            horizon_days=self.horizon_days,
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every eligible player's features at one snapshot date (censored or not)."""
+
+    snapshot_date: date
+    user_ids: np.ndarray
+    features: pd.DataFrame  # float64, columns in the order asked for
+
+
+def _split_table(table: str) -> tuple[str, str]:
+    schema, _, name = table.rpartition(".")
+    return schema or "main", name
+
+
+def feature_columns(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE) -> list[str]:
+    """Every numeric column of the features table except the keys, sorted by name."""
+    schema, name = _split_table(table)
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    if not rows:
+        raise LookupError(
+            f"table {table} not found in the warehouse; build the dbt marts first "
+            "(`cd dbt_project && dbt build` or materialize the dbt assets in Dagster)"
+        )
+    present = {column for column, _ in rows}
+    missing_keys = [key for key in KEY_COLUMNS if key not in present]
+    if missing_keys:
+        raise ValueError(f"{table} lacks key column(s) {missing_keys}; see the naming contract")
+    not_numeric = [
+        f"{column} ({kind})"
+        for column, kind in rows
+        if column not in KEY_COLUMNS
+        and not kind.upper().startswith(_NUMERIC_TYPES)
+        and not kind.upper().startswith("DECIMAL")
+    ]
+    if not_numeric:
+        raise TypeError(
+            f"{table} has non-numeric feature column(s) {not_numeric}; the naming contract "
+            "requires DOUBLE or INTEGER (booleans as 0/1)"
+        )
+    return sorted(column for column, _ in rows if column not in KEY_COLUMNS)
+
+
+def _select_features(names: list[str], alias: str) -> str:
+    return ", ".join(f'CAST({alias}."{name}" AS DOUBLE) AS "{name}"' for name in names)
+
+
+def _check_no_nulls(frame: pd.DataFrame, table: str) -> None:
+    nulls = frame.columns[frame.isna().any()].tolist()
+    if nulls:
+        raise ValueError(
+            f"{table} has null values in {nulls[:10]}; the naming contract says features are "
+            "never null (0 or a documented default), so fix the dbt model and rebuild it"
+        )
+
+
+def horizon_days(con: duckdb.DuckDBPyConnection, labels_table: str = LABELS_TABLE) -> int:
+    """The churn horizon the labels were built with, read from label_horizon_end."""
+    rows = con.execute(
+        f"SELECT DISTINCT date_diff('day', snapshot_date, label_horizon_end) FROM {labels_table}"
+    ).fetchall()
+    values = sorted(int(row[0]) for row in rows if row[0] is not None)
+    if len(values) != 1:
+        raise ValueError(
+            f"{labels_table} should use one churn horizon, found {values or 'none'}; "
+            "rebuild the labels with a single churn_horizon_days"
+        )
+    return values[0]
+
+
+def load_labeled(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: date | None = None,
+    features_table: str = FEATURES_TABLE,
+    labels_table: str = LABELS_TABLE,
+) -> LabeledSet:
+    """Feature rows whose label is known: never censored, never a null `churned`.
+
+    With `as_of`, only labels already knowable at the end of that day are used
+    (`label_horizon_end <= as_of`), so training as of a date ignores everything after it.
+    """
+    names = feature_columns(con, features_table)
+    horizon = horizon_days(con, labels_table)
+    where = "NOT l.is_censored AND l.churned IS NOT NULL"
+    params: list[object] = []
+    if as_of is not None:
+        where += " AND l.label_horizon_end <= ? AND f.snapshot_date <= ?"
+        params += [as_of, as_of]
+    frame = con.execute(
+        f"SELECT f.user_id, f.snapshot_date, {_select_features(names, 'f')}, "
+        f"CAST(l.churned AS TINYINT) AS __churned "
+        f"FROM {features_table} f JOIN {labels_table} l USING (user_id, snapshot_date) "
+        f"WHERE {where} ORDER BY f.snapshot_date, f.user_id",
+        params,
+    ).df()
+    if frame.empty:
+        raise ValueError(
+            f"no labeled rows in {labels_table}"
+            + (f" known by {as_of}" if as_of else "")
+            + f"; every snapshot is censored until it is {horizon} days old, "
+            "so simulate or ingest more days of events"
+        )
+    features = frame[names].astype(np.float64)
+    _check_no_nulls(features, features_table)
+    keys = frame[list(KEY_COLUMNS)].copy()
+    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"])
+    return LabeledSet(
+        keys=keys,
+        features=features,
+        labels=frame["__churned"].to_numpy(dtype=np.int8),
+        feature_names=names,
+        horizon_days=horizon,
+    )
+
+
+def latest_snapshot_date(
+    con: duckdb.DuckDBPyConnection, features_table: str = FEATURES_TABLE
+) -> date:
+    row = con.execute(f"SELECT max(snapshot_date) FROM {features_table}").fetchone()
+    if row is None or row[0] is None:
+        raise ValueError(f"{features_table} is empty; build the dbt marts on loaded events first")
+    return row[0]
+
+
+def load_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    feature_names: list[str],
+    snapshot_date: date | None = None,
+    features_table: str = FEATURES_TABLE,
+) -> Snapshot:
+    """All players eligible at `snapshot_date` (default: the latest), with the given columns."""
+    day = snapshot_date or latest_snapshot_date(con, features_table)
+    available = set(feature_columns(con, features_table))
+    missing = [name for name in feature_names if name not in available]
+    if missing:
+        raise ValueError(
+            f"{features_table} lacks feature(s) {missing[:10]} the model was trained on; "
+            "retrain the model on the current features"
+        )
+    frame = con.execute(
+        f"SELECT f.user_id, {_select_features(feature_names, 'f')} FROM {features_table} f "
+        "WHERE f.snapshot_date = ? ORDER BY f.user_id",
+        [day],
+    ).df()
+    features = frame[feature_names].astype(np.float64)
+    _check_no_nulls(features, features_table)
+    return Snapshot(
+        snapshot_date=day,
+        user_ids=frame["user_id"].to_numpy(dtype=object),
+        features=features,
+    )

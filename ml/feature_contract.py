@@ -1,0 +1,85 @@
+"""The churn feature naming contract shared with dbt's `marts.churn_features`.
+
+The dbt model is the source of truth for the columns that exist; this module only knows how the
+names are built, so the model can train on whatever columns the table has while the reason
+catalog and the synthetic generator speak the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FEATURES_TABLE = "marts.churn_features"
+LABELS_TABLE = "marts.churn_labels"
+KEY_COLUMNS: tuple[str, ...] = ("user_id", "snapshot_date")
+
+WINDOWS: tuple[int, ...] = (1, 3, 7, 14, 28)
+LONGEST_WINDOW = 28
+
+# Windowed bases: `<base>_<N>d` for every N in WINDOWS.
+WINDOWED_BASES: tuple[str, ...] = (
+    "sessions",
+    "matches",
+    "wins",
+    "losses",
+    "win_rate",
+    "loss_rate",
+    "max_loss_streak",
+    "rage_quits",
+    "disconnects_network",
+    "disconnects_quit",
+    "disconnects_crash",
+    "bot_share",
+    "minutes_played",
+)
+
+SCALAR_FEATURES: tuple[str, ...] = (
+    "days_since_last_session",
+    "gap_mean_days",
+    "gap_max_days",
+    "current_gap_days",
+    "current_gap_vs_usual",
+    "sessions_trend_7d",
+    "matches_trend_7d",
+    "minutes_trend_7d",
+    "tenure_days",
+    "entry_share_lobby_28d",
+    "entry_share_matchmaking_28d",
+    "entry_share_invite_28d",
+    "current_loss_streak",
+)
+
+# The recency rule baseline scores players by this feature alone.
+RECENCY_FEATURE = "days_since_last_session"
+
+_WINDOWED = re.compile(r"^(?P<base>[a-z_]+?)_(?P<days>\d+)d$")
+
+
+@dataclass(frozen=True)
+class FeatureName:
+    """A feature name split into its base and window (None for scalar features)."""
+
+    name: str
+    base: str
+    window_days: int | None
+
+
+def windowed_feature(base: str, days: int) -> str:
+    return f"{base}_{days}d"
+
+
+def contract_features() -> list[str]:
+    """Every feature the contract names, windowed ones first, in contract order."""
+    windowed = [windowed_feature(base, days) for base in WINDOWED_BASES for days in WINDOWS]
+    return windowed + list(SCALAR_FEATURES)
+
+
+def parse_feature(name: str) -> FeatureName:
+    """Split `rage_quits_7d` into ("rage_quits", 7); scalar and unknown names keep window None."""
+    if name in SCALAR_FEATURES:
+        return FeatureName(name, name, None)
+    match = _WINDOWED.match(name)
+    if match and match["base"] in WINDOWED_BASES:
+        return FeatureName(name, match["base"], int(match["days"]))
+    return FeatureName(name, name, None)

@@ -1,0 +1,214 @@
+"""Model registry on disk: `$RESPAWN_HOME/models/<version>/`.
+
+Each version directory holds the booster (XGBoost JSON), the feature list, the calibrator, the
+metrics, the drift reference profile and a manifest (training window, code version, params and a
+`status` of "passed" or "failed"). A directory appears only complete: it is written under a
+hidden temporary name and renamed into place. Scoring asks for the newest *passed* version, so a
+model that fails its checks is kept for inspection but never replaces a good one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from ingestion.settings import models_root
+from ml.calibrate import Calibrator
+from ml.train import predict_margin
+
+PASSED = "passed"
+FAILED = "failed"
+MANIFEST = "manifest.json"
+_FILES = {
+    "booster": "booster.json",
+    "features": "features.json",
+    "calibrator": "calibrator.json",
+    "metrics": "metrics.json",
+    "drift_profile": "drift_profile.json",
+}
+
+
+@dataclass(frozen=True)
+class ModelArtifacts:
+    """Everything a training run produces that scoring and the UI need later."""
+
+    booster: xgb.Booster
+    feature_names: list[str]
+    calibrator: Calibrator
+    metrics: dict[str, Any]
+    training_window: dict[str, Any]
+    drift_profile: dict[str, Any]
+    checks: dict[str, bool]
+    params: dict[str, Any] = field(default_factory=dict)
+    horizon_days: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    version: str
+    path: Path
+    booster: xgb.Booster
+    feature_names: list[str]
+    calibrator: Calibrator
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    drift_profile: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return self.manifest.get("status") == PASSED
+
+    def margin(self, features: pd.DataFrame) -> np.ndarray:
+        return predict_margin(self.booster, features, self.feature_names)
+
+    def probability(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.probability(self.margin(features))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a model registry JSON file")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def code_version() -> str:
+    """The git commit of the checkout when there is one, else the installed package version."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return f"respawn {importlib.metadata.version('respawn')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def register(
+    artifacts: ModelArtifacts, root: Path | None = None, now: datetime | None = None
+) -> RegisteredModel:
+    """Write a new version directory atomically and return it loaded back from disk."""
+    root = root or models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    created = now or datetime.now(UTC)
+    booster_bytes = bytes(artifacts.booster.save_raw(raw_format="json"))
+    version = f"{created:%Y%m%dT%H%M%S%fZ}-{hashlib.sha256(booster_bytes).hexdigest()[:8]}"
+    staging = root / f".tmp-{version}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        (staging / _FILES["booster"]).write_bytes(booster_bytes)
+        _write_json(staging / _FILES["features"], artifacts.feature_names)
+        _write_json(staging / _FILES["calibrator"], artifacts.calibrator.to_dict())
+        _write_json(staging / _FILES["metrics"], artifacts.metrics)
+        _write_json(staging / _FILES["drift_profile"], artifacts.drift_profile)
+        _write_json(
+            staging / MANIFEST,
+            {
+                "version": version,
+                "created_at": created.isoformat(),
+                "status": PASSED if artifacts.passed else FAILED,
+                "checks": artifacts.checks,
+                "training_window": artifacts.training_window,
+                "horizon_days": artifacts.horizon_days,
+                "code_version": code_version(),
+                "xgboost_version": xgb.__version__,
+                "params": artifacts.params,
+                "feature_count": len(artifacts.feature_names),
+                "calibration_method": artifacts.calibrator.method,
+                "files": _FILES,
+            },
+        )
+        os.rename(staging, root / version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return load(version, root)
+
+
+def load(version: str, root: Path | None = None) -> RegisteredModel:
+    path = (root or models_root()) / version
+    if not (path / MANIFEST).is_file():
+        raise FileNotFoundError(f"no model version {version!r} under {path.parent}")
+    booster = xgb.Booster()
+    booster.load_model(path / _FILES["booster"])
+
+    def read(name: str) -> Any:
+        return json.loads((path / _FILES[name]).read_text())
+
+    return RegisteredModel(
+        version=version,
+        path=path,
+        booster=booster,
+        feature_names=list(read("features")),
+        calibrator=Calibrator.from_dict(read("calibrator")),
+        manifest=json.loads((path / MANIFEST).read_text()),
+        metrics=read("metrics"),
+        drift_profile=read("drift_profile"),
+    )
+
+
+def manifests(root: Path | None = None) -> list[dict[str, Any]]:
+    """Manifests of every complete version, oldest first."""
+    root = root or models_root()
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        manifest = path / MANIFEST
+        if path.name.startswith(".") or not manifest.is_file():
+            continue
+        found.append(json.loads(manifest.read_text()))
+    return sorted(found, key=lambda m: (m["created_at"], m["version"]))
+
+
+def latest_passed(root: Path | None = None) -> RegisteredModel | None:
+    """The newest version whose checks passed, or None."""
+    passed = [m for m in manifests(root) if m.get("status") == PASSED]
+    return load(passed[-1]["version"], root) if passed else None
+
+
+def require_latest_passed(root: Path | None = None) -> RegisteredModel:
+    model = latest_passed(root)
+    if model is None:
+        where = root or models_root()
+        raise LookupError(
+            f"no churn model that passed its checks under {where}; materialize the "
+            "`churn_model` asset (or run the weekly retrain job) first"
+        )
+    return model

@@ -1,0 +1,138 @@
+"""The `ml` Dagster assets, materialized in process on a real DuckDB warehouse file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ingestion.settings import models_root, warehouse_path
+from ml import synthetic
+from ml.pipeline import TrainingResult
+from ml.registry import FAILED, PASSED, latest_passed, manifests, register
+from orchestration.assets import ml as ml_assets
+from orchestration.jobs import CADENCE_TAG
+from orchestration.resources import WarehouseResource
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RESPAWN_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def _warehouse(home: Path, data: synthetic.SyntheticData) -> WarehouseResource:
+    con = duckdb.connect(str(warehouse_path(home)))
+    synthetic.write_tables(con, data)
+    con.close()
+    return WarehouseResource(database=str(warehouse_path(home)))
+
+
+def _materialize(
+    instance: dg.DagsterInstance, warehouse: WarehouseResource
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*ml_assets.ASSETS, *ml_assets.ASSET_CHECKS],
+        resources={"warehouse": warehouse},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_retraining_registers_a_model_and_scores_every_eligible_player(
+    home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
+) -> None:
+    warehouse = _warehouse(home, strong_data)
+    result = _materialize(instance, warehouse)
+    assert result.success
+    assert _checks(result)[ml_assets.BEATS_RECENCY] is True
+    assert ml_assets.FEATURE_DRIFT in _checks(result)
+    model_meta = result.asset_materializations_for_node("churn_model")[0].metadata
+    for image in ("ROC", "calibration curve", "top drivers (TreeSHAP)"):
+        assert model_meta[image].value.startswith("![")
+        assert "data:image/png;base64," in model_meta[image].value
+    table = model_meta["metrics vs baselines (evaluation slice)"].value
+    assert "recency_rule" in table and "logistic_regression" in table
+    assert set(model_meta["split"].value) >= {"train", "calibration", "evaluation"}
+    model = latest_passed(models_root())
+    assert model is not None and model.manifest["status"] == PASSED
+    scores = result.asset_materializations_for_node("score_churn")
+    assert {m.asset_key for m in scores} == {ml_assets.CHURN_SCORES, ml_assets.CHURN_REASONS}
+    latest = strong_data.features["snapshot_date"].max()
+    eligible = int((strong_data.features["snapshot_date"] == latest).sum())
+    with warehouse.get_connection() as con:
+        assert con.execute(
+            "SELECT count(*), min(model_version) FROM ml.churn_scores"
+        ).fetchone() == (
+            eligible,
+            model.version,
+        )
+
+
+def test_scoring_is_skipped_until_a_model_has_passed(
+    home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
+) -> None:
+    warehouse = _warehouse(home, strong_data)
+    result = dg.materialize(
+        [ml_assets.score_churn], resources={"warehouse": warehouse}, instance=instance
+    )
+    assert result.success
+    assert result.asset_materializations_for_node("score_churn") == []
+
+
+def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_the_good_one(
+    home: Path,
+    instance: dg.DagsterInstance,
+    strong_data: synthetic.SyntheticData,
+    strong_result: TrainingResult,
+) -> None:
+    good = register(strong_result.artifacts, models_root(), now=datetime(2026, 3, 1, tzinfo=UTC))
+    warehouse = _warehouse(home, strong_data)
+    with warehouse.get_connection() as con:
+        # Labels that are exactly the recency rule: no model can beat a perfect rule.
+        con.execute(
+            "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
+            "FROM marts.churn_features f WHERE f.user_id = l.user_id "
+            "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
+        )
+    result = _materialize(instance, warehouse)
+    assert not result.success  # the blocking check stops the run: visible in the UI
+    assert _checks(result)[ml_assets.BEATS_RECENCY] is False
+    assert [m["status"] for m in manifests(models_root())] == [PASSED, FAILED]
+    assert latest_passed(models_root()).version == good.version
+    # The blocking check skipped this run's scoring; the nightly scoring then uses the good one.
+    assert result.asset_materializations_for_node("score_churn") == []
+    nightly = dg.materialize(
+        [ml_assets.score_churn], resources={"warehouse": warehouse}, instance=instance
+    )
+    assert nightly.success
+    with warehouse.get_connection() as con:
+        versions = con.execute("SELECT DISTINCT model_version FROM ml.churn_scores").fetchall()
+    assert versions == [(good.version,)]
+
+
+def test_training_is_weekly_and_scoring_joins_the_nightly_run() -> None:
+    training_tags = ml_assets.churn_training_set.tags_by_key[ml_assets.CHURN_TRAINING_SET]
+    assert training_tags.get(CADENCE_TAG) == "weekly"
+    assert ml_assets.churn_model.tags_by_key[ml_assets.CHURN_MODEL].get(CADENCE_TAG) == "weekly"
+    for key in (ml_assets.CHURN_SCORES, ml_assets.CHURN_REASONS):
+        assert CADENCE_TAG not in ml_assets.score_churn.tags_by_key[key]
+    assert ml_assets.weekly_churn_retrain_schedule.cron_schedule == "0 4 * * 1"
+    assert [ml_assets.weekly_churn_retrain] == ml_assets.JOBS
+    assert [ml_assets.weekly_churn_retrain_schedule] == ml_assets.SCHEDULES
+    for definition in [*ml_assets.ASSETS, *ml_assets.ASSET_CHECKS]:
+        assert definition.op.pool == "warehouse", definition
