@@ -10,6 +10,7 @@ import sys
 # Modules that each add one or more subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
     "ingestion.server.command",
+    "ingestion.simulator.command",
 )
 
 
