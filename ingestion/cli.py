@@ -11,6 +11,7 @@ import sys
 COMMAND_MODULES: tuple[str, ...] = (
     "ingestion.server.command",
     "ingestion.simulator.command",
+    "orchestration.demo.command",
 )
 
 

@@ -50,6 +50,8 @@ def utc_now() -> datetime:
 
 def format_ts(dt: datetime) -> str:
     """UTC, microseconds, `Z`: the one format for every timestamp the server writes."""
+    if dt.tzinfo is UTC and dt.year >= 1000:  # the ingestor, once a frame: ~2x faster
+        return dt.isoformat(timespec="microseconds")[:-6] + "Z"  # drops "+00:00"
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -173,6 +175,63 @@ def deadletter_line(
     )
 
 
+LINE_END = b"}\n"
+
+
+class LineEncoder:
+    """Encodes the lines of one frame, byte for byte as `event_line` and `deadletter_line` do.
+
+    The server fields are the same for every event of a frame, so they are encoded once: a landed
+    line is then `prefix(status) + orjson.dumps(event) + LINE_END`, and the ingestor already has
+    `orjson.dumps(event)` because it measures the event's size with it."""
+
+    __slots__ = ("_head", "_prefixes", "batch_id", "connection_id", "received_at", "sent_at")
+
+    def __init__(
+        self,
+        received_at: str,
+        connection_id: str,
+        sent_at: str | None = None,
+        batch_id: str | None = None,
+    ) -> None:
+        self.received_at = received_at
+        self.connection_id = connection_id
+        self.sent_at = sent_at
+        self.batch_id = batch_id
+        self._head = orjson.dumps(
+            {
+                "received_at": received_at,
+                "sent_at": sent_at,
+                "batch_id": batch_id,
+                "connection_id": connection_id,
+            }
+        )[:-1]  # without the closing brace: the status and the event follow
+        self._prefixes: dict[str, bytes] = {}
+
+    def prefix(self, status: str) -> bytes:
+        """Everything of a landed line before the event's JSON."""
+        prefix = self._prefixes.get(status)
+        if prefix is None:
+            prefix = self._head + b',"status":' + orjson.dumps(status) + b',"event":'
+            self._prefixes[status] = prefix
+        return prefix
+
+    def event(self, status: str, event_json: bytes) -> bytes:
+        """The landed line of one event whose `orjson.dumps` is `event_json`."""
+        return self.prefix(status) + event_json + LINE_END
+
+    def deadletter(self, raw: str, failure: Failure, index: int | None = None) -> bytes:
+        return deadletter_line(
+            raw,
+            failure,
+            self.received_at,
+            self.connection_id,
+            sent_at=self.sent_at,
+            batch_id=self.batch_id,
+            index=index,
+        )
+
+
 def read_lines(shard: Path) -> Iterator[dict[str, Any]]:
     with shard.open("rb") as f:
         for line in f:
@@ -275,6 +334,19 @@ class ShardWriter:
         return final
 
     close = publish
+
+    def abandon(self) -> Path | None:
+        """Stop writing to the open shard without publishing it, after a failed write or fsync:
+        its tail may be torn, so it is left in flight for `recover_inflight` at the next start.
+        The next `write` opens a new shard."""
+        if self._fd is None:
+            return None
+        path = self._path
+        try:
+            os.close(self._fd)
+        finally:
+            self._fd, self._path, self._hour = None, None, None
+        return path
 
 
 # -- crash recovery -------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""Settings of `respawn serve`: every flag also reads an environment variable, flag wins."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingestion import settings
+from ingestion.server.limits import MAX_BATCH_EVENTS
+
+DURABILITY_CHOICES = ("fsync", "flush")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = Path("data")
+    token: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    durability: str = "fsync"
+    shard_max_bytes: int = 64 * 1024 * 1024
+    shard_max_age: float = 60.0
+    max_connections: int = 10_000
+    rate_limit: float = 50_000.0  # events per second per connection; 0 turns it off
+    rate_burst: int = 100_000
+    window: int = 64  # frames a connection may have in flight before its reader waits
+    workers: int = 1
+    log_level: str = "INFO"
+
+    @property
+    def landing_root(self) -> Path:
+        return settings.landing_root(self.data_dir)
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message says which and how to fix it."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = ServerConfig()
+    parser.add_argument(
+        "--host", default=_env("RESPAWN_HOST", d.host), help="interface [RESPAWN_HOST, %(default)s]"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(_env("RESPAWN_PORT", str(d.port)) or d.port),
+        help="TCP port [RESPAWN_PORT, %(default)s]",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where landing/ lives [RESPAWN_DATA_DIR, default $RESPAWN_HOME or ./data]",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=_env("RESPAWN_TOKEN_FILE"),
+        help="file holding the bearer token clients must present [RESPAWN_TOKEN_FILE; no auth]",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        dest="allowed_origins",
+        default=None,
+        metavar="ORIGIN",
+        help="browser Origin allowed to connect, repeatable "
+        "[RESPAWN_ALLOWED_ORIGINS, comma separated; any]",
+    )
+    parser.add_argument(
+        "--durability",
+        choices=DURABILITY_CHOICES,
+        default=_env("RESPAWN_DURABILITY", d.durability),
+        help="ack after fsync (crash-safe) or after write (survives a process crash, not a "
+        "power loss) [RESPAWN_DURABILITY, %(default)s]",
+    )
+    parser.add_argument(
+        "--shard-max-bytes",
+        type=int,
+        default=int(_env("RESPAWN_SHARD_MAX_BYTES", str(d.shard_max_bytes)) or 0),
+        help="publish a shard at this size [RESPAWN_SHARD_MAX_BYTES, %(default)s]",
+    )
+    parser.add_argument(
+        "--shard-max-age",
+        type=float,
+        default=float(_env("RESPAWN_SHARD_MAX_AGE", str(d.shard_max_age)) or 0),
+        help="publish a shard after this many seconds [RESPAWN_SHARD_MAX_AGE, %(default)s]",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=int(_env("RESPAWN_MAX_CONNECTIONS", str(d.max_connections)) or 0),
+        help="refuse more connections with HTTP 503 [RESPAWN_MAX_CONNECTIONS, %(default)s]",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=float(_env("RESPAWN_RATE_LIMIT", str(d.rate_limit)) or 0),
+        help="events per second per connection, 0 = unlimited [RESPAWN_RATE_LIMIT, %(default)s]",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=int(_env("RESPAWN_RATE_BURST", str(d.rate_burst)) or 0),
+        help="events a connection may send at once above the rate [RESPAWN_RATE_BURST, "
+        "%(default)s]",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("RESPAWN_WORKERS", "1") or 1),
+        help="server processes sharing the port (SO_REUSEPORT), each with its own shards "
+        "[RESPAWN_WORKERS, %(default)s]",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=_env("RESPAWN_LOG_LEVEL", d.log_level),
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="[RESPAWN_LOG_LEVEL, %(default)s]",
+    )
+
+
+def read_token(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"cannot read the token file {path}: {e.strerror}") from e
+    if not token:
+        raise ConfigError(f"the token file {path} is empty; put the shared secret in it")
+    return token
+
+
+def from_args(args: argparse.Namespace) -> ServerConfig:
+    data_dir = args.data_dir or Path(_env("RESPAWN_DATA_DIR") or settings.respawn_home())
+    origins = args.allowed_origins
+    if origins is None:
+        origins = [o.strip() for o in (_env("RESPAWN_ALLOWED_ORIGINS") or "").split(",")]
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(data_dir).resolve(),
+        token=read_token(Path(args.token_file)) if args.token_file else None,
+        allowed_origins=tuple(o.rstrip("/") for o in origins if o),
+        durability=args.durability,
+        shard_max_bytes=args.shard_max_bytes,
+        shard_max_age=args.shard_max_age,
+        max_connections=args.max_connections,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    validate(config)
+    return config
+
+
+def validate(config: ServerConfig) -> None:
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"--port {config.port} is not a TCP port (0-65535)")
+    if config.shard_max_bytes <= 0 or config.shard_max_age <= 0:
+        raise ConfigError("--shard-max-bytes and --shard-max-age must be positive")
+    if config.max_connections <= 0:
+        raise ConfigError("--max-connections must be positive")
+    if config.rate_limit < 0:
+        raise ConfigError("--rate-limit must be 0 (unlimited) or positive")
+    if config.rate_limit and config.rate_burst < MAX_BATCH_EVENTS:
+        raise ConfigError(
+            f"--rate-burst {config.rate_burst} is below the batch limit {MAX_BATCH_EVENTS}: "
+            "a full batch could never be admitted; raise it"
+        )
+    if config.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if config.workers > 1 and config.port == 0:
+        raise ConfigError("--workers above 1 needs a fixed --port (the workers share it)")

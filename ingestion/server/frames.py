@@ -1,0 +1,249 @@
+"""One frame in; the lines to land, the lines to dead-letter and the one reply out.
+
+A frame is a JSON object: either one event, or a batch envelope
+`{"batch_id": "...", "sent_at": "<ISO 8601>", "events": [...]}` (an object with `events` and
+without `event_name`). Refusals of a whole frame get an `error` reply and the frame's raw text is
+dead-lettered; refusals of single events are listed in the `ack` and dead-lettered one by one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ingestion.contract import (
+    VALID,
+    Code,
+    Failure,
+    Verdict,
+    parse_timestamp,
+    validate_event,
+    validate_events,
+)
+from ingestion.landing import LINE_END, LineEncoder, format_ts
+from ingestion.server.limits import MAX_BATCH_EVENTS, MAX_BATCH_ID_LENGTH
+
+_dumps = orjson.dumps
+_loads = orjson.loads
+
+
+@dataclass(slots=True)
+class Frame:
+    """A decoded frame: its events, and the envelope fields when it was a batch."""
+
+    events: list[Any]
+    batch_id: str | None = None
+    sent_at: str | None = None  # normalized to the server's format (UTC, microseconds, Z)
+    is_batch: bool = False
+
+
+@dataclass(slots=True)
+class FrameRefusal:
+    """A frame refused as a whole. `batch_id` is set when the envelope got that far."""
+
+    failure: Failure
+    batch_id: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What to write and what to answer for one frame."""
+
+    events: bytes = b""  # landed lines
+    deadletter: bytes = b""  # dead-letter lines
+    reply: bytes = b""  # the ack or error, JSON text
+    valid: int = 0
+    unknown: int = 0
+    refused: Counter[str] | None = None  # event refusals by code, when there are some
+    error: Code | None = None  # set when the frame was refused as a whole
+
+
+def raw_text(data: str | bytes) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+
+
+def decode(data: str | bytes) -> Frame | FrameRefusal:
+    """Parse a frame and check its envelope; events are checked later, one by one."""
+    try:
+        obj = _loads(data)
+    except orjson.JSONDecodeError as e:
+        return FrameRefusal(Failure(Code.INVALID_JSON, None, f"frame is not JSON: {e}"))
+    if type(obj) is not dict:
+        return FrameRefusal(
+            Failure(
+                Code.FRAME_NOT_OBJECT,
+                None,
+                f"a frame must be a JSON object (an event or a batch), got {_json_kind(obj)}",
+            )
+        )
+    if "events" not in obj or "event_name" in obj:
+        return Frame([obj])
+    return _envelope(obj)
+
+
+def _envelope(obj: dict[str, Any]) -> Frame | FrameRefusal:
+    batch_id = obj.get("batch_id")
+    if batch_id is not None and (type(batch_id) is not str or len(batch_id) > MAX_BATCH_ID_LENGTH):
+        return FrameRefusal(
+            Failure(
+                Code.INVALID_ENVELOPE,
+                "batch_id",
+                f"batch_id must be a string of at most {MAX_BATCH_ID_LENGTH} characters or null",
+            )
+        )
+    events = obj["events"]
+    if type(events) is not list:
+        return FrameRefusal(
+            Failure(Code.INVALID_ENVELOPE, "events", "events must be a JSON array of events"),
+            batch_id,
+        )
+    if len(events) > MAX_BATCH_EVENTS:
+        return FrameRefusal(
+            Failure(
+                Code.BATCH_TOO_LARGE,
+                "events",
+                f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(events)}; "
+                "split it into several frames",
+            ),
+            batch_id,
+        )
+    sent_at = obj.get("sent_at")
+    if sent_at is not None:
+        when = parse_timestamp(sent_at) if type(sent_at) is str and len(sent_at) <= 64 else None
+        if when is None:
+            return FrameRefusal(
+                Failure(
+                    Code.INVALID_ENVELOPE,
+                    "sent_at",
+                    "sent_at must be ISO 8601 with a zone, e.g. 2026-01-30T18:12:45.123Z, or null",
+                ),
+                batch_id,
+            )
+        sent_at = format_ts(when)
+    return Frame(events, batch_id, sent_at, is_batch=True)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def land(frame: Frame, raw: str | bytes, received_at: str, connection_id: str) -> Outcome:
+    """Validate every event of a frame: accepted ones become landed lines, refused ones
+    dead-letter lines and entries of the ack's `rejected` list (with their index)."""
+    try:
+        return _land(frame, received_at, connection_id)
+    except orjson.JSONEncodeError as e:  # nested deeper than orjson writes (254 levels)
+        failure = Failure(Code.INVALID_JSON, None, f"an event of this frame cannot be stored: {e}")
+        return refuse(
+            FrameRefusal(failure, frame.batch_id), raw_text(raw), received_at, connection_id
+        )
+
+
+def _land(frame: Frame, received_at: str, connection_id: str) -> Outcome:
+    encoder = LineEncoder(received_at, connection_id, frame.sent_at, frame.batch_id)
+    events = frame.events
+    texts = list(map(_dumps, events))  # raises JSONEncodeError beyond 254 levels of nesting
+    if len(events) == 1:
+        verdicts = [validate_event(events[0], len(texts[0]))]
+    else:
+        verdicts = validate_events(events, list(map(len, texts)))
+    out = Outcome()
+    valid_prefix = encoder.prefix("valid")
+    if verdicts.count(VALID) == len(verdicts):  # the common case: one join writes every line
+        out.valid = len(texts)
+        if texts:
+            out.events = valid_prefix + (LINE_END + valid_prefix).join(texts) + LINE_END
+        rejected: list[dict[str, Any]] = []
+    else:
+        rejected = _land_mixed(events, texts, verdicts, encoder, out)
+    out.reply = _dumps(
+        {
+            "type": "ack",
+            "batch_id": frame.batch_id,
+            "accepted": out.valid + out.unknown,
+            "rejected": rejected,
+        }
+    )
+    return out
+
+
+def _land_mixed(
+    events: list[Any],
+    texts: list[bytes],
+    verdicts: list[Verdict],
+    encoder: LineEncoder,
+    out: Outcome,
+) -> list[dict[str, Any]]:
+    parts: list[bytes] = []
+    deadletter: list[bytes] = []
+    rejected: list[dict[str, Any]] = []
+    for index, (event, text, verdict) in enumerate(zip(events, texts, verdicts, strict=True)):
+        if verdict.status == "rejected":
+            failure = verdict.failure
+            assert failure is not None
+            deadletter.append(encoder.deadletter(text.decode(), failure, index))
+            rejected.append(
+                {
+                    "index": index,
+                    "event_id": _event_id(event),
+                    "code": failure.code,
+                    "field": failure.field,
+                    "message": failure.message,
+                }
+            )
+            if out.refused is None:
+                out.refused = Counter()
+            out.refused[failure.code] += 1
+            continue
+        if verdict.status == "valid":
+            out.valid += 1
+        else:
+            out.unknown += 1
+        parts += (encoder.prefix(verdict.status), text, LINE_END)
+    out.events = b"".join(parts)
+    out.deadletter = b"".join(deadletter)
+    return rejected
+
+
+def _event_id(event: Any) -> str | None:
+    """The refused event's id when it has a plausible one, so the client can match it."""
+    if type(event) is dict:
+        event_id = event.get("event_id")
+        if type(event_id) is str and len(event_id) <= 128:
+            return event_id
+    return None
+
+
+def refuse(
+    refusal: FrameRefusal, raw: str, received_at: str, connection_id: str, *, keep: bool = True
+) -> Outcome:
+    """A frame refused as a whole: an error reply, and its raw text dead-lettered (unless `keep`
+    is False: a rate-limited frame is for the client to resend, not for us to store)."""
+    failure = refusal.failure
+    out = Outcome(error=failure.code)
+    if keep:
+        encoder = LineEncoder(received_at, connection_id, None, refusal.batch_id)
+        out.deadletter = encoder.deadletter(raw, failure)
+    out.reply = error_reply(failure, refusal.batch_id)
+    return out
+
+
+def error_reply(failure: Failure, batch_id: str | None = None) -> bytes:
+    return _dumps(
+        {
+            "type": "error",
+            "code": failure.code,
+            "field": failure.field,
+            "message": failure.message,
+            "batch_id": batch_id,
+        }
+    )
