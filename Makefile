@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export RESPAWN_HOME ?= $(CURDIR)/data
+# Dagster's run history lives beside the data it describes; dagster_home/dagster.yaml is the
+# instance config (the warehouse concurrency pool), copied there on every start.
+export DAGSTER_HOME ?= $(RESPAWN_HOME)/dagster
 
-.PHONY: install demo test lint fmt dev bench clean client-demo
+.PHONY: install demo test lint fmt dev bench clean client-demo dbt-manifest
 
 # Installs exactly the pinned set in constraints.txt, so a fresh clone gets what CI tested.
 $(STAMP): pyproject.toml constraints.txt
@@ -17,10 +20,26 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-demo: install
+# dbt's manifest is generated (never committed), once per change of the dbt project.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project \( -name target -o -name logs -o -name dbt_packages \) -prune -o \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	@echo "==> parsing the dbt project (manifest for Dagster)"
+	@$(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py >/dev/null
+	@touch $(MANIFEST)
+
+dbt-manifest: $(MANIFEST)
+
+demo: install $(MANIFEST)
 	$(BIN)/respawn demo
 
-test: install
+# The Dagster UI (webserver + daemon, so schedules and sensors run) on the same data as the demo.
+dev: install $(MANIFEST)
+	@mkdir -p $(DAGSTER_HOME) && cp dagster_home/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@echo "==> Dagster UI on http://127.0.0.1:3000 (data: $(RESPAWN_HOME); Ctrl-C stops)"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install $(MANIFEST)
 	$(BIN)/python -m pytest
 
 lint: install

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingestion.contract import ALL_FIELDS, FieldSpec
+from ingestion.contract import ALL_FIELDS, EVENT_TYPES, FieldSpec
 
 RAW_SCHEMA = "raw"
 
@@ -62,3 +62,132 @@ def create_event_table(con: Any, table: str) -> None:
     """Create `raw.<table>` with the event columns if it does not exist (DuckDB connection)."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({columns_ddl()})")
+
+
+# -- the other tables Dagster owns in `raw` -------------------------------------------------------
+
+# Which event types carry each type-specific field: a typed column is filled only for a `valid`
+# event of one of these types (an extra key of the same name on another type stays in `payload`).
+FIELD_OWNERS: dict[str, tuple[str, ...]] = {
+    spec.name: tuple(name for name, etype in EVENT_TYPES.items() if spec in etype.fields)
+    for etype in EVENT_TYPES.values()
+    for spec in etype.fields
+}
+
+DEADLETTER_COLUMNS: dict[str, str] = {
+    "received_at": "TIMESTAMP",
+    "sent_at": "TIMESTAMP",
+    "batch_id": "VARCHAR",
+    "connection_id": "VARCHAR",
+    "event_index": "BIGINT",
+    "failure_code": "VARCHAR",
+    "failure_field": "VARCHAR",
+    "failure_message": "VARCHAR",
+    "raw": "VARCHAR",
+    "receive_date": "DATE",
+    "shard_path": "VARCHAR",
+    "line_number": "BIGINT",
+}
+
+LOADED_SHARDS_COLUMNS: dict[str, str] = {
+    "stream": "VARCHAR",
+    "shard_path": "VARCHAR",
+    "receive_date": "DATE",
+    "size_bytes": "BIGINT",
+    "mtime_ns": "BIGINT",
+    "row_count": "BIGINT",
+    "checksum": "VARCHAR",
+    "loaded_at": "TIMESTAMP",
+    "run_id": "VARCHAR",
+}
+
+CONFLICT_COLUMNS: dict[str, str] = {
+    "event_id": "VARCHAR",
+    "kept_shard_path": "VARCHAR",
+    "kept_line_number": "BIGINT",
+    "kept_received_at": "TIMESTAMP",
+    "kept_payload": "JSON",
+    "shard_path": "VARCHAR",
+    "line_number": "BIGINT",
+    "received_at": "TIMESTAMP",
+    "receive_date": "DATE",
+    "payload": "JSON",
+    "detected_at": "TIMESTAMP",
+}
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    **EVENT_COLUMNS,
+    "failures": "VARCHAR",
+    "quarantined_at": "TIMESTAMP",
+}
+
+# `raw_events` also marks the copy of each event_id that `raw.events` shows (see EVENTS_VIEW).
+RAW_EVENTS_COLUMNS: dict[str, str] = {**EVENT_COLUMNS, "is_kept": "BOOLEAN DEFAULT false"}
+
+# table -> columns, for every table Dagster owns in `raw`
+RAW_TABLES: dict[str, dict[str, str]] = {
+    "raw_events": RAW_EVENTS_COLUMNS,
+    "deadletter_events": DEADLETTER_COLUMNS,
+    "event_id_conflicts": CONFLICT_COLUMNS,
+    "quarantined_events": QUARANTINE_COLUMNS,
+    "loaded_shards": LOADED_SHARDS_COLUMNS,
+}
+
+COLUMN_DESCRIPTIONS.update(
+    {
+        "event_index": "Index of the event in its batch, when the refusal was of one event.",
+        "failure_code": "Stable refusal code (`ingestion.contract.Code`).",
+        "failure_field": "The offending field, when there is one.",
+        "failure_message": "Why the line was refused, in words.",
+        "raw": "The text as received.",
+        "stream": "Landing stream of the shard: `events` or `deadletter`.",
+        "size_bytes": "Shard size in bytes when it was loaded.",
+        "mtime_ns": "Shard modification time (ns since the epoch) when it was loaded.",
+        "row_count": "Lines loaded from the shard.",
+        "checksum": "SHA-256 of the shard's bytes when it was loaded.",
+        "loaded_at": "When the shard was loaded (UTC).",
+        "run_id": "The Dagster run that loaded the shard.",
+        "kept_shard_path": "Shard of the copy kept in `events`.",
+        "kept_line_number": "Line of the copy kept in `events`.",
+        "kept_received_at": "Receive time of the copy kept in `events`.",
+        "kept_payload": "Payload of the copy kept in `events`.",
+        "detected_at": "When the conflict was recorded (UTC).",
+        "failures": "The pandera checks the row failed, `; `-separated.",
+        "is_kept": "True on the one copy of its event_id that `raw.events` shows (the earliest "
+        "received that passed the contract); set by the `events` asset.",
+        "quarantined_at": "When the row was quarantined (UTC).",
+    }
+)
+
+
+# `raw.events` is the kept copies of `raw.raw_events`, with exactly the event columns: a view,
+# so that deduplicating a day flips a flag instead of writing every event a second time.
+EVENTS_VIEW = (
+    f"create or replace view {RAW_SCHEMA}.events as "
+    f"select {', '.join(EVENT_COLUMNS)} from {RAW_SCHEMA}.raw_events where is_kept"
+)
+
+
+def create_raw_tables(con: Any) -> None:
+    """Create every table Dagster owns in `raw`, and the `raw.events` view, if they do not exist
+    (DuckDB connection). A warehouse from before the view (`raw.events` a table) is migrated."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for table, columns in RAW_TABLES.items():
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({columns_ddl(columns)})")
+    kinds = con.execute(
+        "select table_type from information_schema.tables "
+        f"where table_schema = '{RAW_SCHEMA}' and table_name = 'events'"
+    ).fetchall()
+    if kinds == [("VIEW",)]:
+        return
+    if kinds:  # the old table: mark its rows as the kept copies, then replace it
+        con.execute(
+            f"alter table {RAW_SCHEMA}.raw_events add column if not exists is_kept "
+            "BOOLEAN DEFAULT false"
+        )
+        con.execute(
+            f"update {RAW_SCHEMA}.raw_events set is_kept = true where (shard_path, line_number) "
+            f"in (select (shard_path, line_number) from {RAW_SCHEMA}.events)"
+        )
+        con.execute(f"drop table {RAW_SCHEMA}.events")
+    con.execute(EVENTS_VIEW)

@@ -1,0 +1,307 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_date',
+        on_schema_change='fail'
+    )
+}}
+
+{%- set windows = [1, 3, 7, 14, 28] -%}
+{%- set summed = [
+    'sessions', 'matches', 'wins', 'losses', 'bot_matches', 'rage_quits',
+    'disconnects_network', 'disconnects_quit', 'disconnects_crash', 'match_seconds'
+] -%}
+{%- set entry_points = ['lobby', 'matchmaking', 'invite'] -%}
+{#- every eligible snapshot has a session, hence an active day, within this many days -#}
+{%- set lookback_days = [28, var('eligibility_days')] | max -%}
+{%- set day_number = "cast('1970-01-01' as date)" -%}
+{%- set day = 'recent_days.day_number' -%}
+{%- set snapshot_day = 'snapshots.day_number' -%}
+{%- set whole_history -%}
+    over (
+        partition by user_id
+        order by day_number
+        rows between unbounded preceding and current row
+    )
+{%- endset -%}
+{%- set from_date = reprocess_from_date('snapshot_date') -%}
+{#- active days from here on are read one by one; earlier ones only as a carried state -#}
+{%- set window_start = "cast(" ~ dbt.dateadd('day', 1 - lookback_days, from_date) ~ " as date)" %}
+
+-- depends_on: {{ ref('int_events_time_corrected') }}
+
+with
+
+snapshots as (
+
+    select
+        user_id,
+        snapshot_date,
+        {{ dbt.datediff(day_number, 'snapshot_date', 'day') }} as day_number
+    from {{ ref('int_user_snapshot_dates') }}
+    where snapshot_date >= {{ from_date }}
+
+),
+
+daily as (
+
+    select
+        *,
+        {{ dbt.datediff(day_number, 'activity_date', 'day') }} as day_number
+    from {{ ref('fct_user_daily_activity') }}
+
+),
+
+closed_gaps as (
+
+    -- a gap is known once the session that closes it has started
+    select
+        user_id,
+        cast(next_started_at as date) as activity_date,
+        count(*) as gaps_closed,
+        -- summed in whole microseconds: exact, whatever the order of the rows
+        sum(cast(round(gap_seconds * 1000000) as bigint)) as gap_microseconds_closed,
+        max(gap_days) as gap_days_max
+    from {{ ref('fct_inactivity_gaps') }}
+    where not is_open
+    group by 1, 2
+
+),
+
+daily_with_gaps as (
+
+    select
+        daily.*,
+        closed_gaps.gaps_closed,
+        closed_gaps.gap_microseconds_closed,
+        closed_gaps.gap_days_max
+    from daily
+    left join closed_gaps
+        on
+            daily.user_id = closed_gaps.user_id
+            and daily.activity_date = closed_gaps.activity_date
+
+),
+
+carried_state as (
+
+    -- everything before window_start, summed up as one row per user the day before it
+    select
+        user_id,
+        {{ dbt.datediff(day_number, window_start, 'day') }} - 1 as day_number,
+        max(case when sessions > 0 then day_number end) as session_day_number,
+        max(last_event_at) as last_event_at,
+        min(first_event_at) as first_event_at,
+        sum(gaps_closed) as gaps_closed,
+        sum(gap_microseconds_closed) as gap_microseconds_closed,
+        max(gap_days_max) as gap_days_max,
+        -- the streak after the latest day with matches
+        {{ max_by(
+            'loss_streak_at_day_end',
+            ['loss_streak_at_day_end is not null', 'day_number']
+        ) }} as loss_streak_at_day_end
+    from daily_with_gaps
+    where activity_date < {{ window_start }}
+    group by 1
+
+),
+
+state_rows as (
+
+    select
+        user_id,
+        day_number,
+        case when sessions > 0 then day_number end as session_day_number,
+        last_event_at,
+        first_event_at,
+        gaps_closed,
+        gap_microseconds_closed,
+        gap_days_max,
+        loss_streak_at_day_end
+    from daily_with_gaps
+    where activity_date >= {{ window_start }}
+    union all
+    select
+        user_id,
+        day_number,
+        session_day_number,
+        last_event_at,
+        first_event_at,
+        gaps_closed,
+        gap_microseconds_closed,
+        gap_days_max,
+        loss_streak_at_day_end
+    from carried_state
+
+),
+
+daily_state as (
+
+    -- what is known about the user at the end of each active day, whole history included
+    select
+        user_id,
+        day_number,
+        max(session_day_number) {{ whole_history }} as last_session_day_number,
+        max(last_event_at) {{ whole_history }} as last_event_at_to_date,
+        min(first_event_at) {{ whole_history }} as first_event_at_to_date,
+        coalesce(sum(gaps_closed) {{ whole_history }}, 0) as gaps_closed_to_date,
+        coalesce(sum(gap_microseconds_closed) {{ whole_history }}, 0)
+            as gap_microseconds_closed_to_date,
+        coalesce(max(gap_days_max) {{ whole_history }}, 0) as gap_max_days_to_date,
+        coalesce(
+            {{ last_non_null('loss_streak_at_day_end', 'user_id', 'day_number') }}, 0
+        ) as loss_streak_to_date
+    from state_rows
+
+),
+
+recent_days as (
+
+    select
+        user_id,
+        day_number,
+        sessions,
+        sessions_lobby,
+        sessions_matchmaking,
+        sessions_invite,
+        matches,
+        wins,
+        losses,
+        bot_matches,
+        rage_quits,
+        disconnects_network,
+        disconnects_quit,
+        disconnects_crash,
+        match_seconds,
+        max_loss_streak
+    from daily
+    where activity_date >= {{ window_start }}
+
+),
+
+windowed as (
+
+    -- each snapshot reads its user's active days of the lookback window, nothing after d
+    select
+        snapshots.user_id,
+        snapshots.snapshot_date,
+        snapshots.day_number,
+        max(recent_days.day_number) as last_active_day_number,
+        {% for n in windows -%}
+            {% for column in summed -%}
+                {{ trailing_aggregate(
+                    'sum', 'recent_days.' ~ column, n, lookback_days, day, snapshot_day
+                ) }} as {{ column }}_{{ n }}d,
+            {% endfor -%}
+            {{ trailing_aggregate(
+                'max', 'recent_days.max_loss_streak', n, lookback_days, day, snapshot_day
+            ) }} as max_loss_streak_{{ n }}d,
+        {% endfor -%}
+        {% for entry_point in entry_points -%}
+            {{ trailing_aggregate(
+                'sum', 'recent_days.sessions_' ~ entry_point, 28, lookback_days, day, snapshot_day
+            ) }} as sessions_{{ entry_point }}_28d,
+        {% endfor -%}
+        count(*) as active_days_in_lookback
+    from snapshots
+    inner join recent_days
+        on
+            snapshots.user_id = recent_days.user_id
+            and recent_days.day_number
+            between snapshots.day_number - {{ lookback_days - 1 }} and snapshots.day_number
+    group by 1, 2, 3
+
+),
+
+with_state as (
+
+    -- what is known about the user at the end of the latest active day up to d
+    select
+        windowed.*,
+        daily_state.last_session_day_number,
+        daily_state.last_event_at_to_date,
+        daily_state.first_event_at_to_date,
+        daily_state.gaps_closed_to_date,
+        daily_state.gap_microseconds_closed_to_date,
+        daily_state.gap_max_days_to_date,
+        daily_state.loss_streak_to_date
+    from windowed
+    inner join daily_state
+        on
+            windowed.user_id = daily_state.user_id
+            and windowed.last_active_day_number = daily_state.day_number
+
+),
+
+derived as (
+
+    select
+        *,
+        {{ dbt.datediff(
+            'last_event_at_to_date',
+            dbt.dateadd('day', 1, 'snapshot_date'),
+            'microsecond'
+        ) }} / 86400000000.0 as current_gap_days,
+        case
+            when gaps_closed_to_date > 0
+                then gap_microseconds_closed_to_date / 86400000000.0 / gaps_closed_to_date
+            else 0
+        end as gap_mean_days
+    from with_state
+
+),
+
+final as (
+
+    select
+        user_id,
+        snapshot_date,
+        {% for n in windows -%}
+            cast(sessions_{{ n }}d as integer) as sessions_{{ n }}d,
+            cast(matches_{{ n }}d as integer) as matches_{{ n }}d,
+            cast(wins_{{ n }}d as integer) as wins_{{ n }}d,
+            cast(losses_{{ n }}d as integer) as losses_{{ n }}d,
+            case
+                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+            end as win_rate_{{ n }}d,
+            case
+                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+            end as loss_rate_{{ n }}d,
+            cast(max_loss_streak_{{ n }}d as integer) as max_loss_streak_{{ n }}d,
+            cast(rage_quits_{{ n }}d as integer) as rage_quits_{{ n }}d,
+            cast(disconnects_network_{{ n }}d as integer) as disconnects_network_{{ n }}d,
+            cast(disconnects_quit_{{ n }}d as integer) as disconnects_quit_{{ n }}d,
+            cast(disconnects_crash_{{ n }}d as integer) as disconnects_crash_{{ n }}d,
+            case
+                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1.0 / matches_{{ n }}d
+                else 0
+            end as bot_share_{{ n }}d,
+            match_seconds_{{ n }}d / 60.0 as minutes_played_{{ n }}d,
+        {% endfor -%}
+        cast(day_number - last_session_day_number as integer) as days_since_last_session,
+        cast(gap_mean_days as double) as gap_mean_days,
+        cast(gap_max_days_to_date as double) as gap_max_days,
+        cast(current_gap_days as double) as current_gap_days,
+        case
+            when gap_mean_days > 0 then current_gap_days / gap_mean_days else 0
+        end as current_gap_vs_usual,
+        cast(2 * sessions_7d - sessions_14d as integer) as sessions_trend_7d,
+        cast(2 * matches_7d - matches_14d as integer) as matches_trend_7d,
+        (2 * match_seconds_7d - match_seconds_14d) / 60.0 as minutes_trend_7d,
+        cast(
+            {{ dbt.datediff('cast(first_event_at_to_date as date)', 'snapshot_date', 'day') }}
+            as integer
+        ) as tenure_days,
+        {% for entry_point in entry_points -%}
+            case
+                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1.0 / sessions_28d
+                else 0
+            end as entry_share_{{ entry_point }}_28d,
+        {% endfor -%}
+        cast(loss_streak_to_date as integer) as current_loss_streak
+    from derived
+
+)
+
+select * from final

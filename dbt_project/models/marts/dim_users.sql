@@ -1,0 +1,88 @@
+with
+
+daily as (
+
+    select * from {{ ref('fct_user_daily_activity') }}
+
+),
+
+sessions as (
+
+    select
+        user_id,
+        min(started_at) as first_session_at,
+        max(started_at) as last_session_at
+    from {{ ref('fct_sessions') }}
+    group by 1
+
+),
+
+first_sessions as (
+
+    select
+        user_id,
+        entry_point as first_entry_point,
+        row_number() over (
+            partition by user_id order by started_at, session_id
+        ) as session_number
+    from {{ ref('fct_sessions') }}
+
+),
+
+lifetime as (
+
+    select
+        user_id,
+        min(first_event_at) as first_seen_at,
+        max(last_event_at) as last_seen_at,
+        count(*) as active_days,
+        sum(sessions) as sessions,
+        sum(matches) as matches,
+        sum(wins) as wins,
+        sum(losses) as losses,
+        sum(match_seconds) as match_seconds,
+        sum(rage_quits) as rage_quits,
+        sum(disconnects_network) as disconnects_network,
+        sum(disconnects_quit) as disconnects_quit,
+        sum(disconnects_crash) as disconnects_crash
+    from daily
+    group by 1
+
+),
+
+final as (
+
+    select
+        lifetime.user_id,
+        lifetime.first_seen_at,
+        cast(lifetime.first_seen_at as date) as install_date,
+        cast({{ dbt.date_trunc('week', 'lifetime.first_seen_at') }} as date)
+            as install_cohort_week,
+        lifetime.last_seen_at,
+        sessions.first_session_at,
+        sessions.last_session_at,
+        first_sessions.first_entry_point,
+        cast(lifetime.active_days as integer) as active_days,
+        cast(lifetime.sessions as integer) as sessions,
+        cast(lifetime.matches as integer) as matches,
+        cast(lifetime.wins as integer) as wins,
+        cast(lifetime.losses as integer) as losses,
+        case
+            when lifetime.matches > 0 then lifetime.wins * 1.0 / lifetime.matches else 0
+        end as win_rate,
+        lifetime.match_seconds / 60.0 as minutes_played,
+        cast(lifetime.rage_quits as integer) as rage_quits,
+        cast(lifetime.disconnects_network as integer) as disconnects_network,
+        cast(lifetime.disconnects_quit as integer) as disconnects_quit,
+        cast(lifetime.disconnects_crash as integer) as disconnects_crash
+    from lifetime
+    left join sessions
+        on lifetime.user_id = sessions.user_id
+    left join first_sessions
+        on
+            lifetime.user_id = first_sessions.user_id
+            and first_sessions.session_number = 1
+
+)
+
+select * from final

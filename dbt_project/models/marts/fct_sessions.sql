@@ -1,0 +1,172 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_id',
+        on_schema_change='fail'
+    )
+}}
+
+{%- set session_order = ['client_ts', 'received_at', 'event_id'] -%}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events_time_corrected') }}
+    {% if is_incremental() -%}
+        -- sessions that received an event since the latest one already summarized
+        where session_id in (
+            select received.session_id
+            from {{ ref('int_events_time_corrected') }} as received
+            where received.receive_date >= {{ incremental_start_date('last_received_at') }}
+        )
+    {%- endif %}
+
+),
+
+event_totals as (
+
+    select
+        session_id,
+        min(user_id) as user_id,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        max(received_at) as last_received_at,
+        count(*) as events,
+        {{ count_where("disconnect_reason = 'network'") }} as disconnects_network,
+        {{ count_where("disconnect_reason = 'quit'") }} as disconnects_quit,
+        {{ count_where("disconnect_reason = 'crash'") }} as disconnects_crash,
+        max(case when is_clock_ahead_shifted then 1 else 0 end) as has_clock_ahead_shifted,
+        max(case when is_clock_behind_suspected then 1 else 0 end)
+            as has_clock_behind_suspected
+    from events
+    group by 1
+
+),
+
+first_starts as (
+
+    -- the session's first session_start in device-clock order (a re-sent copy may follow)
+    select
+        session_id,
+        {{ min_by('event_at', session_order) }} as started_at,
+        {{ min_by('entry_point', session_order) }} as entry_point,
+        {{ min_by('is_new_user', session_order) }} as is_new_user
+    from events
+    where event_name = 'session_start'
+    group by 1
+
+),
+
+last_disconnects as (
+
+    -- how the session ended: its last disconnect in device-clock order
+    select
+        session_id,
+        {{ max_by('disconnect_reason', session_order) }} as disconnect_reason
+    from events
+    where event_name = 'disconnect'
+    group by 1
+
+),
+
+match_totals as (
+
+    select
+        session_id,
+        count(*) as matches,
+        {{ count_where("match_result = 'win'") }} as wins,
+        {{ count_where("match_result = 'loss'") }} as losses,
+        {{ count_where("match_result = 'disconnect'") }} as match_disconnects,
+        {{ count_where("opponent_type = 'bot'") }} as bot_matches,
+        sum(match_duration_seconds) as match_seconds
+    from {{ ref('int_matches_deduplicated') }}
+    where session_id in (select summarized.session_id from event_totals as summarized)
+    group by 1
+
+),
+
+rage_quit_totals as (
+
+    select
+        {{ dbt.safe_cast('session_id', uuid_type()) }} as session_id,
+        count(*) as rage_quits
+    from {{ ref('fct_rage_quits') }}
+    group by 1
+
+),
+
+joined as (
+
+    select
+        event_totals.session_id,
+        event_totals.user_id,
+        event_totals.last_event_at as ended_at,
+        first_starts.entry_point,
+        event_totals.events,
+        event_totals.disconnects_network,
+        event_totals.disconnects_quit,
+        event_totals.disconnects_crash,
+        event_totals.last_received_at,
+        coalesce(first_starts.started_at, event_totals.first_event_at) as started_at,
+        first_starts.session_id is null as is_missing_session_start,
+        coalesce(first_starts.is_new_user, false) as is_new_user,
+        coalesce(match_totals.matches, 0) as matches,
+        coalesce(match_totals.wins, 0) as wins,
+        coalesce(match_totals.losses, 0) as losses,
+        coalesce(match_totals.match_disconnects, 0) as match_disconnects,
+        coalesce(match_totals.bot_matches, 0) as bot_matches,
+        coalesce(match_totals.match_seconds, 0) as match_seconds,
+        coalesce(last_disconnects.disconnect_reason, 'no_disconnect') as ended_by,
+        coalesce(rage_quit_totals.rage_quits, 0) as rage_quits,
+        event_totals.has_clock_ahead_shifted = 1 as is_clock_ahead_shifted,
+        event_totals.has_clock_behind_suspected = 1 as is_clock_behind_suspected
+    from event_totals
+    left join first_starts
+        on event_totals.session_id = first_starts.session_id
+    left join last_disconnects
+        on event_totals.session_id = last_disconnects.session_id
+    left join match_totals
+        on event_totals.session_id = match_totals.session_id
+    left join rage_quit_totals
+        on event_totals.session_id = rage_quit_totals.session_id
+
+),
+
+final as (
+
+    select
+        cast(session_id as {{ dbt.type_string() }}) as session_id,
+        cast(user_id as {{ dbt.type_string() }}) as user_id,
+        started_at,
+        ended_at,
+        is_missing_session_start,
+        entry_point,
+        is_new_user,
+        ended_by,
+        is_clock_ahead_shifted,
+        is_clock_behind_suspected,
+        last_received_at,
+        cast(started_at as date) as started_date,
+        {{ dbt.datediff('started_at', 'ended_at', 'microsecond') }} / 1000000.0
+            as duration_seconds,
+        cast(events as integer) as events,
+        cast(matches as integer) as matches,
+        cast(wins as integer) as wins,
+        cast(losses as integer) as losses,
+        cast(match_disconnects as integer) as match_disconnects,
+        cast(bot_matches as integer) as bot_matches,
+        case
+            when matches > 0 then bot_matches * 1.0 / matches else 0
+        end as bot_share,
+        cast(match_seconds as bigint) as match_seconds,
+        cast(disconnects_network as integer) as disconnects_network,
+        cast(disconnects_quit as integer) as disconnects_quit,
+        cast(disconnects_crash as integer) as disconnects_crash,
+        cast(rage_quits as integer) as rage_quits
+    from joined
+
+)
+
+select * from final

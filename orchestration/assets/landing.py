@@ -1,0 +1,179 @@
+"""`raw_events` and `deadletter_events`: the day's published shards, loaded as they are.
+
+One step loads both streams in one DuckDB transaction, so a run killed half-way leaves the
+warehouse as it was and the manifest never claims a shard whose rows are missing.
+"""
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from ingestion.landing import DEADLETTER, EVENTS, Stream
+from orchestration import checks
+from orchestration.partitions import daily_partitions, partition_days
+from orchestration.resources import WAREHOUSE_POOL, LandingResource, WarehouseResource
+from orchestration.warehouse.loading import LoadOutcome, load_shards
+from orchestration.warehouse.metadata import (
+    EVENT_PREVIEW,
+    column_schema,
+    day_stats,
+    preview,
+    table_rows,
+)
+from orchestration.warehouse.raw_schema import DEADLETTER_COLUMNS, EVENT_COLUMNS, create_raw_tables
+from orchestration.warehouse.shards import plan_load
+
+OWNERS = ["team:data-engineering"]
+# A backfill loads up to a week per run: fewer processes, bounded transactions.
+BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
+
+
+class LoadConfig(dg.Config):
+    replace: bool = Field(
+        default=False,
+        description=(
+            "Reload every shard of the partition(s) from landing, replacing their rows. "
+            "By default only shards not loaded yet are read."
+        ),
+    )
+
+
+RAW_EVENTS_SPEC = dg.AssetSpec(
+    checks.RAW_EVENTS,
+    description=(
+        "Every landed copy of every accepted event (`raw.raw_events`), one row per line of the "
+        "day's published shards: typed v1 columns, the full client event as `payload`, server "
+        "receive time, shard path and line number. Duplicates are kept here; `events` "
+        "deduplicates them."
+    ),
+    group_name="landing",
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    skippable=True,
+    metadata={
+        "dagster/table_name": "raw.raw_events",
+        "dagster/column_schema": column_schema(EVENT_COLUMNS),
+    },
+)
+DEADLETTER_SPEC = dg.AssetSpec(
+    checks.DEADLETTER_EVENTS,
+    description=(
+        "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the stable failure "
+        "code, field and message, receive time, shard path and line number."
+    ),
+    group_name="landing",
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    skippable=True,
+    metadata={
+        "dagster/table_name": "raw.deadletter_events",
+        "dagster/column_schema": column_schema(DEADLETTER_COLUMNS),
+    },
+)
+
+_STREAMS: dict[dg.AssetKey, Stream] = {
+    checks.RAW_EVENTS: EVENTS,
+    checks.DEADLETTER_EVENTS: DEADLETTER,
+}
+
+
+_PREVIEW_COLUMNS = {
+    checks.RAW_EVENTS: EVENT_PREVIEW,
+    checks.DEADLETTER_EVENTS: "received_at, failure_code, failure_field, raw, shard_path, "
+    "line_number",
+}
+
+
+@dg.multi_asset(
+    name="load_landed_shards",
+    specs=[RAW_EVENTS_SPEC, DEADLETTER_SPEC],
+    check_specs=[
+        dg.AssetCheckSpec(
+            checks.RECEIVED_NOT_IN_FUTURE,
+            asset=checks.RAW_EVENTS,
+            description="No row of the loaded days was received in the future.",
+        ),
+        dg.AssetCheckSpec(
+            checks.DEADLETTER_SHARE,
+            asset=checks.DEADLETTER_EVENTS,
+            description=(
+                "Dead-letter lines are at most "
+                f"{checks.DEADLETTER_SHARE_THRESHOLD:.0%} of each loaded day's lines (warn)."
+            ),
+        ),
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=BACKFILL,
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def load_landed_shards(
+    context: dg.AssetExecutionContext,
+    config: LoadConfig,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Load the partition's new published shards of both landing streams (or replace them)."""
+    days = partition_days(context)
+    selected = [key for key in _STREAMS if key in context.selected_asset_keys]
+    now = datetime.now(UTC)
+    results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
+    with warehouse.get_connection() as con:
+        create_raw_tables(con)
+        con.begin()
+        try:
+            outcomes: dict[dg.AssetKey, tuple[LoadOutcome, float]] = {}
+            for key in selected:
+                started = time.perf_counter()
+                plan = plan_load(con, landing.path, _STREAMS[key], days, replace=config.replace)
+                outcome = load_shards(con, plan, context.run.run_id, now)
+                outcomes[key] = (outcome, time.perf_counter() - started)
+                context.log.info(
+                    f"{outcome.table}: {outcome.rows_loaded} rows from {outcome.shards_loaded} "
+                    f"new shard(s), {outcome.shards_skipped} already loaded"
+                )
+            for key, (outcome, seconds) in outcomes.items():
+                results.append(_materialization(con, key, outcome, seconds))
+            check_keys = context.selected_asset_check_keys
+            if dg.AssetCheckKey(checks.RAW_EVENTS, checks.RECEIVED_NOT_IN_FUTURE) in check_keys:
+                results.append(checks.received_not_in_future(con, days))
+            if dg.AssetCheckKey(checks.DEADLETTER_EVENTS, checks.DEADLETTER_SHARE) in check_keys:
+                results.append(checks.deadletter_share(con, days))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    yield from results
+
+
+def _materialization(
+    con: object, key: dg.AssetKey, outcome: LoadOutcome, seconds: float
+) -> dg.MaterializeResult:
+    days = outcome.days
+    metadata: dict[str, object] = {
+        **day_stats(con, outcome.table, "received_at", days),
+        "rows loaded": dg.MetadataValue.int(outcome.rows_loaded),
+        "shards loaded": dg.MetadataValue.int(outcome.shards_loaded),
+        "shards already loaded": dg.MetadataValue.int(outcome.shards_skipped),
+        "bytes loaded": dg.MetadataValue.int(outcome.bytes_loaded),
+        "replaced partition": outcome.replaced,
+        "rows removed": dg.MetadataValue.int(outcome.rows_removed),
+        "table rows (all days)": dg.MetadataValue.int(table_rows(con, outcome.table)),
+        "load seconds": dg.MetadataValue.float(round(seconds, 3)),
+        "rows per second": dg.MetadataValue.float(
+            round(outcome.rows_loaded / seconds, 1) if seconds > 0 else 0.0
+        ),
+        "preview": preview(
+            con,
+            f"select {_PREVIEW_COLUMNS[key]} from {outcome.table} "
+            "where receive_date in (select unnest($days::date[])) "
+            "order by shard_path, line_number",
+            {"days": days},
+        ),
+    }
+    if outcome.missing_shards:
+        metadata["shards gone from landing"] = dg.MetadataValue.json(outcome.missing_shards[:50])
+    return dg.MaterializeResult(asset_key=key, metadata=metadata)

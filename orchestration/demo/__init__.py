@@ -1,0 +1,1 @@
+"""`respawn demo`: the main job, end to end, on simulated players."""

@@ -1,0 +1,109 @@
+"""Which published shards a load must read: the manifest `raw.loaded_shards` against landing.
+
+A published shard is immutable. The manifest records what was loaded from each one (size, mtime,
+line count, SHA-256), so a re-run loads only new shards, and a shard that changed after it was
+loaded is reported as an error instead of being silently reloaded or ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ingestion.landing import Stream, published_shards, shard_day
+
+_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    path: Path  # absolute
+    rel: str  # relative to the landing root: the `shard_path` column
+    day: date
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class LoadPlan:
+    stream: Stream
+    days: list[date]
+    replace: bool
+    to_load: list[Shard] = field(default_factory=list)
+    already_loaded: list[Shard] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # in the manifest, gone from landing
+
+    @property
+    def bytes_to_load(self) -> int:
+        return sum(s.size for s in self.to_load)
+
+
+class ShardChangedError(dg.Failure):
+    """A published shard differs from the one that was loaded: landing was rewritten."""
+
+
+def scan_shards(landing_root: Path, stream: Stream, days: Sequence[date]) -> list[Shard]:
+    shards = []
+    for day in days:
+        for path in published_shards(landing_root, stream, day):
+            stat = path.stat()
+            rel = path.relative_to(landing_root).as_posix()
+            shards.append(Shard(path, rel, shard_day(path), stat.st_size, stat.st_mtime_ns))
+    return shards
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plan_load(
+    con: Any, landing_root: Path, stream: Stream, days: Sequence[date], *, replace: bool
+) -> LoadPlan:
+    """Compare landing with the manifest. `replace` reloads every shard of the days."""
+    shards = scan_shards(landing_root, stream, days)
+    plan = LoadPlan(stream, list(days), replace)
+    if replace:
+        plan.to_load = shards
+        return plan
+    rows = con.execute(
+        "select shard_path, size_bytes, mtime_ns, checksum from raw.loaded_shards "
+        "where stream = ? and receive_date in (select unnest(?::date[]))",
+        [stream, list(days)],
+    ).fetchall()
+    manifest = {path: (size, mtime, checksum) for path, size, mtime, checksum in rows}
+    changed: list[str] = []
+    for shard in shards:
+        recorded = manifest.pop(shard.rel, None)
+        if recorded is None:
+            plan.to_load.append(shard)
+            continue
+        size, mtime, checksum = recorded
+        if shard.size != size:
+            changed.append(f"{shard.rel}: {size} bytes when loaded, {shard.size} now")
+        elif shard.mtime_ns != mtime and sha256_file(shard.path) != checksum:
+            changed.append(f"{shard.rel}: same size, different bytes (SHA-256)")
+        else:
+            plan.already_loaded.append(shard)
+    plan.missing = sorted(manifest)
+    if changed:
+        raise ShardChangedError(
+            description=(
+                f"{len(changed)} published {stream} shard(s) changed after they were loaded; "
+                "published shards are immutable, so landing was rewritten. Restore the original "
+                "files, or replace the partition from what landing holds now by re-running with "
+                "config `replace: true` (Launchpad). Changed: " + "; ".join(changed[:10])
+            ),
+            metadata={"changed shards": changed},
+            allow_retries=False,
+        )
+    return plan

@@ -1,0 +1,132 @@
+"""One real `dbt build` per test session, on a temporary DuckDB warehouse.
+
+The session builds the project three times on the scenario of `scenario.py`: `history` (a
+full build with every data test and unit test, on HISTORY), `incremental` (the LATER events
+appended, then an incremental build with the data tests) and `full_refresh` (a full rebuild of
+the same data, for the incremental == full refresh test). Each result is kept in its own copy
+of the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingestion.settings import warehouse_path
+from orchestration.warehouse.raw_schema import EVENT_COLUMNS, create_event_table
+from tests.dbt import scenario
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO / "dbt_project"
+DBT = REPO / ".venv" / "bin" / "dbt"
+DBT_TIMEOUT_SECONDS = 240
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built warehouse and what dbt said about the run."""
+
+    home: Path
+    results: list[dict[str, Any]]
+
+    @property
+    def warehouse(self) -> Path:
+        return warehouse_path(self.home)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+        rows = self.query(sql, params)
+        assert len(rows) == 1, f"expected one row, got {len(rows)}: {sql}"
+        return rows[0]
+
+
+def run_dbt(home: Path, target: Path, *args: str) -> list[dict[str, Any]]:
+    """Run the real dbt CLI on the project; fail with dbt's output when it fails."""
+    env = {**os.environ, "RESPAWN_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [
+        str(DBT), *args,
+        "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(target), "--log-path", str(target / "logs"),
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}{result.stderr[-2000:]}")
+    run_results = target / "run_results.json"
+    return json.loads(run_results.read_text())["results"] if run_results.exists() else []
+
+
+def load_events(home: Path, events: list[dict[str, Any]]) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse_path(home))) as con:
+        create_event_table(con, "events")
+        columns = list(EVENT_COLUMNS)
+        placeholders = ", ".join("?" for _ in columns)
+        con.executemany(
+            f"insert into raw.events ({', '.join(columns)}) values ({placeholders})",
+            [[row[name] for name in columns] for row in events],
+        )
+
+
+@dataclass(frozen=True)
+class Builds:
+    history: Build
+    incremental: Build
+    full_refresh: Build
+    target: Path
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+    root = tmp_path_factory.mktemp("dbt")
+    target = root / "target"
+    # every dbt run uses the same home (and so keeps its partial parse); results are copied
+    live = root / "live"
+
+    def snapshot(name: str, results: list[dict[str, Any]]) -> Build:
+        (root / name).mkdir()
+        shutil.copyfile(warehouse_path(live), warehouse_path(root / name))
+        return Build(root / name, results)
+
+    load_events(live, scenario.HISTORY)
+    history = snapshot("history", run_dbt(live, target, "build"))
+    load_events(live, scenario.LATER)
+    incremental = snapshot(
+        "incremental", run_dbt(live, target, "build", "--exclude", "test_type:unit")
+    )
+    full_refresh = Build(live, run_dbt(live, target, "run", "--full-refresh"))
+    return Builds(history, incremental, full_refresh, target)
+
+
+@pytest.fixture(scope="session")
+def history(builds: Builds) -> Build:
+    return builds.history
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sqlfluff_lint() -> Iterator[subprocess.Popen[str]]:
+    """sqlfluff lints the models while dbt builds: both are slow, the machine has two cores."""
+    process = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "sqlfluff"), "lint", "models", "--nocolor"],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()

@@ -1,0 +1,64 @@
+"""Corrected event time: the three clock branches, on the real build."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.dbt.conftest import Build
+
+EVENTS = "intermediate.int_events_time_corrected"
+
+
+def event_time(build: Build, event_id: str) -> tuple[datetime, str, bool, bool]:
+    return build.one(
+        f"select event_at, event_time_basis, is_clock_ahead_shifted, is_clock_behind_suspected "
+        f"from {EVENTS} where event_id = ?",
+        [event_id],
+    )
+
+
+def test_sent_at_corrects_a_device_clock_two_hours_ahead(history: Build) -> None:
+    # received 12:00:31, sent 30 s after the event on the device clock
+    expected = (datetime(2026, 3, 2, 12, 0, 1), "sent_at", False, False)
+    assert event_time(history, "sent-1") == expected
+
+
+def test_a_clock_ahead_beyond_tolerance_shifts_the_whole_session(history: Build) -> None:
+    assert event_time(history, "ahead-1") == (
+        datetime(2026, 3, 3, 12, 0, 0),
+        "session_shifted",
+        True,
+        False,
+    )
+    assert event_time(history, "ahead-2")[0] == datetime(2026, 3, 3, 12, 5, 0)
+    started_at, is_shifted = history.one(
+        "select started_at, is_clock_ahead_shifted from marts.fct_sessions "
+        "where session_id = 's_ahead'"
+    )
+    assert (started_at, is_shifted) == (datetime(2026, 3, 3, 12, 0, 0), True)
+
+
+def test_a_clock_behind_is_kept_and_flagged(history: Build) -> None:
+    assert event_time(history, "behind-1") == (
+        datetime(2026, 3, 4, 11, 0, 0),
+        "client_clock",
+        False,
+        True,
+    )
+
+
+def test_a_trusted_clock_keeps_client_time(history: Build) -> None:
+    assert event_time(history, "g1-0") == (
+        datetime(2026, 3, 5, 23, 30, 0),
+        "client_clock",
+        False,
+        False,
+    )
+
+
+def test_unknown_events_stay_in_staging_and_never_reach_the_marts(history: Build) -> None:
+    assert history.one(
+        "select event_status from staging.stg_respawn__events where event_id = 'unknown-1'"
+    ) == ("unknown",)
+    assert history.one(f"select count(*) from {EVENTS} where event_id = 'unknown-1'") == (0,)
+    assert history.one("select events from marts.fct_sessions where session_id = 's_l2'") == (2,)

@@ -1,0 +1,129 @@
+"""The nightly job end to end, launched as the UI and the daemon launch runs: a process per run,
+the code location's executor, the instance's pool settings. Two days at once (a backfill, or
+the schedule while the sensor loads) take turns through the warehouse pool: one writer at a
+time, never a file-lock error. One scenario, run once, read by the tests below."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.orchestration.conftest import query
+from tests.orchestration.landed import Landing, at, session
+
+REPO = Path(__file__).resolve().parents[2]
+DAYS = (date(2026, 1, 30), date(2026, 1, 31))
+USER = "88888888-8888-4888-8888-888888888888"
+STEP_END = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+
+
+@dataclass
+class Scenario:
+    home: Path
+    events_landed: int
+    outputs: list[str]
+    returncodes: list[int | None]
+    runs: list[dg.DagsterRun]
+    spans: dict[str, list[float]]  # "<run>:<step>" -> [start, end]
+
+
+def _launch(day: date, home: Path, dagster_home: Path) -> subprocess.Popen[str]:
+    """One run of the nightly job in its own process, as the run launcher starts one."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "orchestration.definitions",
+            "-a",
+            "defs",
+            "-j",
+            "nightly",
+            "--tags",
+            json.dumps({"dagster/partition": day.isoformat()}),
+        ],
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "RESPAWN_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _spans(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> dict[str, list[float]]:
+    spans: dict[str, list[float]] = {}
+    for run in runs:
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            key = f"{run.tags['dagster/partition']}:{event.step_key}"
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                spans[key] = [record.timestamp]
+            elif event.event_type in STEP_END:
+                spans[key].append(record.timestamp)
+    return spans
+
+
+@pytest.fixture(scope="module")
+def nightly_twice_at_once(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    root = tmp_path_factory.mktemp("nightly")
+    home, dagster_home = root / "home", root / "dagster_home"
+    dagster_home.mkdir(parents=True)
+    landing = Landing(home)
+    events = 0
+    for day in DAYS:
+        day_events = [*session(USER, at(day, 9)), *session(USER, at(day, 21), matches=3)]
+        landing.events(day_events)
+        events += len(day_events)
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(dagster_home)):
+        pass  # the storage exists before runs start, as under `dagster dev`
+
+    procs = [_launch(day, home, dagster_home) for day in DAYS]
+    outputs = [proc.communicate(timeout=540)[0] for proc in procs]
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        runs = list(instance.get_runs())
+        spans = _spans(instance, runs)
+    return Scenario(home, events, outputs, [p.returncode for p in procs], runs, spans)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_nightly_job_runs_landing_events_and_dbt_build_in_order(
+    nightly_twice_at_once: Scenario,
+) -> None:
+    s = nightly_twice_at_once
+    for code, output in zip(s.returncodes, s.outputs, strict=True):
+        assert code == 0, output[-3000:]
+    assert len(s.runs) == 2 and all(run.is_success for run in s.runs)
+    for day in DAYS:
+        start = {k.split(":", 1)[1]: v[0] for k, v in s.spans.items() if k.startswith(str(day))}
+        assert start["load_landed_shards"] < start["deduplicate_events"]
+        assert start["deduplicate_events"] < start["respawn_dbt_models"]
+    assert query(s.home, "select count(*) from raw.events") == [(s.events_landed,)]
+    assert query(s.home, "select count(*) from staging.stg_respawn__events") == [(s.events_landed,)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_concurrent_runs_take_turns_on_the_warehouse_and_never_hit_the_file_lock(
+    nightly_twice_at_once: Scenario,
+) -> None:
+    s = nightly_twice_at_once
+    assert not any("Could not set lock" in output for output in s.outputs)
+    writers = sorted(v for k, v in s.spans.items() if "landing_freshness" not in k)
+    assert len(writers) >= 8  # load, dedupe, unique-id check, dbt (and scoring): in each run
+    for (_, end), (start, _) in pairwise(writers):
+        assert start >= end  # one warehouse step at a time, across both runs
