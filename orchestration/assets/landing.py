@@ -7,6 +7,7 @@ warehouse as it was and the manifest never claims a shard whose rows are missing
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -150,10 +151,10 @@ def load_landed_shards(
 
 
 def _materialization(
-    con: object, key: dg.AssetKey, outcome: LoadOutcome, seconds: float
+    con: Any, key: dg.AssetKey, outcome: LoadOutcome, seconds: float
 ) -> dg.MaterializeResult:
     days = outcome.days
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         **day_stats(con, outcome.table, "received_at", days),
         "rows loaded": dg.MetadataValue.int(outcome.rows_loaded),
         "shards loaded": dg.MetadataValue.int(outcome.shards_loaded),

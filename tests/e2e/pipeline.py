@@ -50,12 +50,14 @@ def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[
     return done
 
 
-def simulate_to_landing(home: Path, players: int, days: int, seed: int) -> None:
+def simulate_to_landing(
+    home: Path, players: int, days: int, seed: int, start: date = date(2026, 1, 1)
+) -> None:
     """Published shards in `home`'s landing, spread over the receive dates of the history."""
     simulate(
         "--players", str(players),
         "--days", str(days),
-        "--start", "2026-01-01",
+        "--start", start.isoformat(),
         "--seed", str(seed),
         "--to-landing", str(landing_root(home)),
         "--truth-dir", str(truth_root(home)),

@@ -12,7 +12,7 @@ as_of as (
 session_days as (
 
     select
-        daily.user_id,
+        {{ dbt.safe_cast('daily.user_id', uuid_type()) }} as user_id,
         daily.activity_date,
         as_of.as_of_date
     from {{ ref('fct_user_daily_activity') }} as daily

@@ -25,7 +25,8 @@
         rows between unbounded preceding and current row
     )
 {%- endset -%}
-{%- set from_date = reprocess_from_date('snapshot_date') -%}
+{#- snapshots run to the day before the previous as-of: what came since was received later -#}
+{%- set from_date = reprocess_from_date('snapshot_date', lookback_days=-1) -%}
 {#- active days from here on are read one by one; earlier ones only as a carried state -#}
 {%- set window_start = "cast(" ~ dbt.dateadd('day', 1 - lookback_days, from_date) ~ " as date)" %}
 
@@ -47,7 +48,25 @@ snapshots as (
 daily as (
 
     select
-        *,
+        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
+        activity_date,
+        first_event_at,
+        last_event_at,
+        sessions,
+        sessions_lobby,
+        sessions_matchmaking,
+        sessions_invite,
+        matches,
+        wins,
+        losses,
+        bot_matches,
+        rage_quits,
+        disconnects_network,
+        disconnects_quit,
+        disconnects_crash,
+        match_seconds,
+        max_loss_streak,
+        loss_streak_at_day_end,
         {{ dbt.datediff(day_number, 'activity_date', 'day') }} as day_number
     from {{ ref('fct_user_daily_activity') }}
 
@@ -57,7 +76,7 @@ closed_gaps as (
 
     -- a gap is known once the session that closes it has started
     select
-        user_id,
+        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
         cast(next_started_at as date) as activity_date,
         count(*) as gaps_closed,
         -- summed in whole microseconds: exact, whatever the order of the rows
@@ -255,7 +274,7 @@ derived as (
 final as (
 
     select
-        user_id,
+        cast(user_id as {{ dbt.type_string() }}) as user_id,
         snapshot_date,
         {% for n in windows -%}
             cast(sessions_{{ n }}d as integer) as sessions_{{ n }}d,

@@ -18,7 +18,7 @@ snapshots as (
 session_days as (
 
     select
-        user_id,
+        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
         activity_date
     from {{ ref('fct_user_daily_activity') }}
     where sessions > 0
@@ -80,7 +80,7 @@ horizons as (
 final as (
 
     select
-        user_id,
+        cast(user_id as {{ dbt.type_string() }}) as user_id,
         snapshot_date,
         label_horizon_end,
         -- right-censored: the horizon passes the last complete day, the answer is not known yet

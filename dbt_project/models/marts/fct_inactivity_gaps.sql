@@ -35,7 +35,6 @@ gaps as (
 
     -- every session opens a gap; the last one of a user stays open until the as-of time
     select
-        ordered.session_id as gap_id,
         ordered.user_id,
         ordered.session_id as previous_session_id,
         ordered.next_session_id,
@@ -67,7 +66,6 @@ measured as (
 final as (
 
     select
-        gap_id,
         user_id,
         previous_session_id,
         next_session_id,
