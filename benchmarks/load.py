@@ -270,6 +270,10 @@ def main() -> int:
         )
         print(f"ratio:     {o.seconds / b.seconds:8.2f} x bare (goal <= 1.4)")
         print(
+            f"files:     warehouse {warehouse_path(home).stat().st_size / 1e9:.2f} GB, "
+            f"bare {(workdir / 'bare.duckdb').stat().st_size / 1e9:.2f} GB"
+        )
+        print(
             f"increment: {i.seconds:8.1f} s for day {len(days) + 1} on top of {len(days)} days "
             f"= {i.seconds / o.seconds:.1%} of the full load (peak {i.peak_rss / 1e9:.2f} GB)"
         )

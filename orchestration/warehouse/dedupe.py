@@ -51,8 +51,8 @@ def merge_events(
         f"""
         create or replace temp table _affected as
         select distinct event_id from (
+            -- a kept copy is one of these raw_events rows (raw.events is a view of them)
             select event_id from raw.raw_events where receive_date in {_DAYS}
-            union all select event_id from raw.events where receive_date in {_DAYS}
             union all select event_id from raw.quarantined_events where receive_date in {_DAYS}
         ) where event_id is not null
         """,

@@ -100,6 +100,11 @@ def test_sigkilled_ingestor_loses_no_acknowledged_event_and_retried_copies_are_d
             output = log.read()
             log.close()
         assert exit_code == 0, output[-4000:]
+        # The last process dies too: only recovery by its successor publishes its shards.
+        dead = ing.pid
+        ing.kill()
+        ing.start()
+        assert in_flight_of(ing.landing_root, dead) == []
         assert ing.stop() == 0, ing.logs()[-3000:]
     assert len(recovered) >= KILLS
 
