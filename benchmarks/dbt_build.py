@@ -16,6 +16,7 @@ Goals (2 cores, 10 million events): full build within 120 s; the incremental wit
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -164,43 +165,51 @@ def synthesize(con: duckdb.DuckDBPyConnection, events: int, days: int, seed: int
 
 
 def load_from_simulator(con: duckdb.DuckDBPyConnection, events: int, days: int, seed: int) -> bool:
-    """Simulate to landing shards and read them into synthetic_events; False if unavailable."""
-    try:
-        import ingestion.simulator  # noqa: F401
-    except ImportError:
+    """Simulate into landing shards, read them into synthetic_events; False if unavailable."""
+    if importlib.util.find_spec("ingestion.simulator") is None:
         return False
-    respawn = REPO / ".venv" / "bin" / "respawn"
-    landing = Path(tempfile.mkdtemp(prefix="respawn-bench-landing-"))
-    players = max(10, events // (EVENTS_PER_SESSION * days))
+    work = Path(tempfile.mkdtemp(prefix="respawn-bench-landing-"))
+    landing = work / "landing"
     command = [
-        str(respawn), "simulate", "--to-landing", str(landing),
-        "--players", str(players), "--days", str(days), "--seed", str(seed),
+        str(REPO / ".venv" / "bin" / "respawn"), "simulate", "--to-landing", str(landing),
+        "--events", str(events), "--days", str(days), "--seed", str(seed),
+        "--truth-dir", str(work / "truth"),
     ]  # fmt: skip
     print("simulating:", " ".join(command), file=sys.stderr)
     if subprocess.run(command, check=False).returncode != 0:
-        shutil.rmtree(landing, ignore_errors=True)
-        print("simulator failed; falling back to synthetic SQL", file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+        print("the simulator failed; using the synthetic generator", file=sys.stderr)
         return False
-    typed = ", ".join(
-        f"cast(event ->> '{'timestamp' if name == 'client_ts' else name}' as {dtype}) as {name}"
+    typed = ",\n".join(
+        f"cast(event ->> '{name}' as {dtype}) as {name}"
         for name, dtype in EVENT_COLUMNS.items()
-        if name not in _LANDING_COLUMNS
+        if name not in _LANDING_COLUMNS and name != "client_ts"
     )
     con.execute(
         f"""
         create or replace temp table synthetic_events as
-        select {typed},
-            event ->> 'timestamp' as client_timestamp, status, event as payload,
-            cast(received_at as timestamp) as received_at, cast(sent_at as timestamp) as sent_at,
-            batch_id, connection_id, cast(cast(received_at as timestamp) as date) as receive_date,
-            filename as shard_path, 0 as line_number
-        from read_json('{landing}/**/events/**/*.jsonl', format = 'newline_delimited',
-            filename = true, columns = {{received_at: 'varchar', sent_at: 'varchar',
-            batch_id: 'varchar', connection_id: 'varchar', status: 'varchar', event: 'json'}})
-        qualify row_number() over (partition by event_id order by received_at, filename) = 1
+        select
+            {typed},
+            timezone('UTC', cast(event ->> 'timestamp' as timestamptz)) as client_ts,
+            event ->> 'timestamp' as client_timestamp,
+            status,
+            event as payload,
+            timezone('UTC', cast(received_at as timestamptz)) as received_at,
+            timezone('UTC', cast(sent_at as timestamptz)) as sent_at,
+            batch_id,
+            connection_id,
+            cast(timezone('UTC', cast(received_at as timestamptz)) as date) as receive_date,
+            filename as shard_path,
+            0 as line_number
+        from read_json(
+            '{landing}/events/*/*/*.jsonl', format = 'newline_delimited', filename = true,
+            columns = {{received_at: 'varchar', sent_at: 'varchar', batch_id: 'varchar',
+                connection_id: 'varchar', status: 'varchar', event: 'json'}}
+        )
+        qualify row_number() over (partition by event ->> 'event_id' order by received_at) = 1
         """
     )
-    shutil.rmtree(landing, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     return True
 
 
@@ -253,14 +262,12 @@ def release_last_day(path: Path) -> None:
 
 def dbt(home: Path, *args: str) -> float:
     env = {**os.environ, "RESPAWN_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # target and logs in the run's own directory: dbt_project/target belongs to Dagster
     command = [
-        str(DBT),
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-    ]
+        str(DBT), *args,
+        "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(home / "target"), "--log-path", str(home / "logs"),
+    ]  # fmt: skip
     started = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
@@ -272,6 +279,7 @@ def dbt(home: Path, *args: str) -> float:
 def bare_baseline(path: Path) -> float:
     """The sessions aggregation over every event, as one CREATE TABLE AS in DuckDB."""
     con = duckdb.connect(str(path))
+    con.execute("set enable_progress_bar = false")
     started = time.perf_counter()
     con.execute(
         """

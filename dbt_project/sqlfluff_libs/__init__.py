@@ -40,11 +40,16 @@ def _concat(fields: list[str]) -> str:
     return " || ".join(fields)
 
 
+def _safe_cast(field: str, type_: str) -> str:
+    return f"cast({field} as {type_})"
+
+
 dbt = SimpleNamespace(
     datediff=_datediff,
     dateadd=_dateadd,
     date_trunc=_date_trunc,
     concat=_concat,
+    safe_cast=_safe_cast,
     type_string=lambda: "varchar",
     type_timestamp=lambda: "timestamp",
 )

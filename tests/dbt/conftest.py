@@ -75,10 +75,11 @@ def load_events(home: Path, events: list[dict[str, Any]]) -> None:
         create_event_table(con, "events")
         columns = list(EVENT_COLUMNS)
         placeholders = ", ".join("?" for _ in columns)
-        con.executemany(
-            f"insert into raw.events ({', '.join(columns)}) values ({placeholders})",
-            [[row[name] for name in columns] for row in events],
-        )
+        if events:
+            con.executemany(
+                f"insert into raw.events ({', '.join(columns)}) values ({placeholders})",
+                [[row[name] for name in columns] for row in events],
+            )
 
 
 @dataclass(frozen=True)

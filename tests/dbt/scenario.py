@@ -3,17 +3,24 @@
 `HISTORY` is what the warehouse holds at first (received up to 2026-03-21 00:00:30, so the
 last complete day is 2026-03-20); `LATER` arrives afterwards: a new day, and a late event of an
 old session (received 2026-03-21, for a session of 2026-03-12). Each user exercises one rule;
-the tests in this folder read the marts dbt builds from them.
+the tests in this folder read the marts dbt builds from them. Names stand for UUIDs (`uid`).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from orchestration.warehouse.raw_schema import EVENT_COLUMNS
 
 RECEIVE_LAG = timedelta(seconds=1)
+_NAMESPACE = uuid.UUID("5f2b7c1e-6f0e-4a53-9d2c-7a1b2c3d4e5f")
+
+
+def uid(name: str) -> str:
+    """The UUID that stands for a readable scenario name (ids are UUIDs, as the contract says)."""
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 def at(text: str) -> datetime:
@@ -36,12 +43,14 @@ def event(
     client = at(client_ts)
     received = at(received_at) if received_at else client + RECEIVE_LAG
     row: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
+    if "match_id" in fields:
+        fields["match_id"] = uid(fields["match_id"])
     row.update(
-        event_id=event_id,
+        event_id=uid(event_id),
         event_name=event_name,
         event_version="v1",
-        user_id=user_id,
-        session_id=session_id,
+        user_id=uid(user_id),
+        session_id=uid(session_id),
         client_ts=client,
         client_timestamp=client.isoformat() + "Z",
         client_version="1.0.0",
@@ -50,7 +59,7 @@ def event(
         payload="{}",
         received_at=received,
         sent_at=at(sent_at) if sent_at else None,
-        batch_id="batch-" + session_id if sent_at else None,
+        batch_id=uid("batch-" + session_id) if sent_at else None,
         connection_id="conn-1",
         receive_date=received.date(),
         shard_path=f"events/dt={received.date()}/hour=00/test.jsonl",

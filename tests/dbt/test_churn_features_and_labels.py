@@ -6,6 +6,7 @@ import pytest
 
 from tests.dbt import scenario
 from tests.dbt.conftest import Build, Builds
+from tests.dbt.scenario import uid
 
 WINDOWED = [
     "sessions", "matches", "wins", "losses", "win_rate", "loss_rate", "max_loss_streak",
@@ -48,14 +49,16 @@ def test_a_feature_row_at_d_uses_the_history_up_to_d(history: Build) -> None:
     assert history.one(
         "select sessions_1d, sessions_28d, matches_28d, win_rate_28d, days_since_last_session, "
         "tenure_days, entry_share_invite_28d, gap_max_days, current_gap_days "
-        "from marts.churn_features where user_id = 'u_fix' and snapshot_date = '2026-03-10'"
+        "from marts.churn_features where user_id = ? and snapshot_date = '2026-03-10'",
+        [uid("u_fix")],
     ) == pytest.approx((1, 3, 3, 1.0, 0, 9, 1 / 3, 7 - 5 / 1440, 14 / 24 - 5 / 1440))
 
 
 def test_users_are_eligible_only_within_14_days_of_a_session(history: Build) -> None:
     assert history.query(
         "select min(snapshot_date)::varchar, max(snapshot_date)::varchar, count(*) "
-        "from marts.churn_features where user_id = 'u_label'"
+        "from marts.churn_features where user_id = ?",
+        [uid("u_label")],
     ) == [("2026-03-01", "2026-03-19", 19)]
 
 
@@ -73,7 +76,7 @@ def labels(build: Build, user_id: str) -> list[tuple]:
         "select snapshot_date::varchar, churned, is_censored, label_horizon_end::varchar "
         "from marts.churn_labels where user_id = ? and snapshot_date between "
         "'2026-03-05' and '2026-03-07' order by 1",
-        [user_id],
+        [uid(user_id)],
     )
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.dbt.conftest import Build
+from tests.dbt.scenario import uid
 
 EVENTS = "intermediate.int_events_time_corrected"
 
 
-def event_time(build: Build, event_id: str) -> tuple[datetime, str, bool, bool]:
+def event_time(build: Build, event: str) -> tuple[datetime, str, bool, bool]:
     return build.one(
         f"select event_at, event_time_basis, is_clock_ahead_shifted, is_clock_behind_suspected "
         f"from {EVENTS} where event_id = ?",
-        [event_id],
+        [uid(event)],
     )
 
 
@@ -32,8 +33,8 @@ def test_a_clock_ahead_beyond_tolerance_shifts_the_whole_session(history: Build)
     )
     assert event_time(history, "ahead-2")[0] == datetime(2026, 3, 3, 12, 5, 0)
     started_at, is_shifted = history.one(
-        "select started_at, is_clock_ahead_shifted from marts.fct_sessions "
-        "where session_id = 's_ahead'"
+        "select started_at, is_clock_ahead_shifted from marts.fct_sessions where session_id = ?",
+        [uid("s_ahead")],
     )
     assert (started_at, is_shifted) == (datetime(2026, 3, 3, 12, 0, 0), True)
 
@@ -57,8 +58,11 @@ def test_a_trusted_clock_keeps_client_time(history: Build) -> None:
 
 
 def test_unknown_events_stay_in_staging_and_never_reach_the_marts(history: Build) -> None:
+    unknown = uid("unknown-1")
     assert history.one(
-        "select event_status from staging.stg_respawn__events where event_id = 'unknown-1'"
+        "select event_status from staging.stg_respawn__events where event_id = ?", [unknown]
     ) == ("unknown",)
-    assert history.one(f"select count(*) from {EVENTS} where event_id = 'unknown-1'") == (0,)
-    assert history.one("select events from marts.fct_sessions where session_id = 's_l2'") == (2,)
+    assert history.one(f"select count(*) from {EVENTS} where event_id = ?", [unknown]) == (0,)
+    assert history.one(
+        "select events from marts.fct_sessions where session_id = ?", [uid("s_l2")]
+    ) == (2,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.dbt.conftest import Build
+from tests.dbt.scenario import uid
 
 
 def test_gaps_between_consecutive_sessions_and_the_open_gap_at_the_data_end(
@@ -12,14 +13,15 @@ def test_gaps_between_consecutive_sessions_and_the_open_gap_at_the_data_end(
 ) -> None:
     assert history.query(
         "select previous_session_id, next_session_id, gap_seconds, is_open, is_long_gap, "
-        "gap_ended_at from marts.fct_inactivity_gaps where user_id = 'u_gap' "
-        "order by previous_ended_at"
+        "gap_ended_at from marts.fct_inactivity_gaps where user_id = ? "
+        "order by previous_ended_at",
+        [uid("u_gap")],
     ) == [
         # across midnight: 23:50 -> 00:10
-        ("s_g1", "s_g2", 1200.0, False, False, datetime(2026, 3, 6, 0, 10)),
-        ("s_g2", "s_g3", 553200.0, False, True, datetime(2026, 3, 12, 10, 0)),
+        (uid("s_g1"), uid("s_g2"), 1200.0, False, False, datetime(2026, 3, 6, 0, 10)),
+        (uid("s_g2"), uid("s_g3"), 553200.0, False, True, datetime(2026, 3, 12, 10, 0)),
         # open until the as-of time, the latest receive time of the data
-        ("s_g3", None, 739830.0, True, True, datetime(2026, 3, 21, 0, 0, 30)),
+        (uid("s_g3"), None, 739830.0, True, True, datetime(2026, 3, 21, 0, 0, 30)),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dbt.conftest import Builds
+from tests.dbt.scenario import uid
 
 RELATIONS = [
     "staging.stg_respawn__events",
@@ -32,9 +33,10 @@ def test_incremental_run_equals_full_refresh(builds: Builds, relation: str) -> N
 
 def test_the_incremental_run_took_in_a_late_event_of_an_old_session(builds: Builds) -> None:
     assert builds.incremental.one(
-        "select matches, losses from marts.fct_sessions where session_id = 's_g3'"
+        "select matches, losses from marts.fct_sessions where session_id = ?", [uid("s_g3")]
     ) == (2, 2)
     assert builds.incremental.one(
         "select max_loss_streak_1d, current_loss_streak from marts.churn_features "
-        "where user_id = 'u_gap' and snapshot_date = '2026-03-12'"
+        "where user_id = ? and snapshot_date = '2026-03-12'",
+        [uid("u_gap")],
     ) == (2, 2)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tests.dbt.conftest import Build
+from tests.dbt.scenario import uid
 
 
-def session(build: Build, session_id: str, columns: str) -> tuple:
-    return build.one(f"select {columns} from marts.fct_sessions where session_id = ?", [session_id])
+def session(build: Build, name: str, columns: str) -> tuple[Any, ...]:
+    return build.one(f"select {columns} from marts.fct_sessions where session_id = ?", [uid(name)])
 
 
 def test_a_session_without_session_start_starts_at_its_earliest_event(history: Build) -> None:
@@ -35,9 +37,10 @@ def test_events_delivered_out_of_order_give_the_same_session(history: Build) -> 
 def test_a_match_sent_twice_counts_once(history: Build) -> None:
     assert session(history, "s_r60", "matches, losses") == (1, 1)
     assert history.one(
-        "select count(*), min(event_id) from intermediate.int_matches_deduplicated "
-        "where match_id = 'r60-match'"
-    ) == (1, "r60-1")
+        "select count(*), any_value(event_id::varchar) "
+        "from intermediate.int_matches_deduplicated where match_id = ?",
+        [uid("r60-match")],
+    ) == (1, uid("r60-1"))
 
 
 def test_sessions_count_match_disconnects_and_bot_share(history: Build) -> None:

@@ -28,6 +28,8 @@ final as (
             {{ dbt.dateadd('day', -1, 'cast(as_of_at as date)') }} as date
         ) as last_complete_day
     from as_of
+    -- no event yet, no as-of: nothing downstream has a reference time
+    where as_of_at is not null
 
 )
 

@@ -146,9 +146,6 @@ final as (
         new_matches.event_at,
         new_matches.event_date,
         streaks.match_number,
-        coalesce(
-            streaks.non_loss_match_number, streaks.previous_non_loss_match_number
-        ) as last_non_loss_match_number,
         -- consecutive losses the user brought into this match
         cast(streaks.match_number - 1 - streaks.previous_non_loss_match_number as integer)
             as loss_streak_before,
@@ -159,7 +156,10 @@ final as (
                     then streaks.match_number - streaks.previous_non_loss_match_number
                 else 0
             end as integer
-        ) as loss_streak_after
+        ) as loss_streak_after,
+        coalesce(
+            streaks.non_loss_match_number, streaks.previous_non_loss_match_number
+        ) as last_non_loss_match_number
     from new_matches
     inner join streaks
         on new_matches.event_id = streaks.event_id

@@ -10,14 +10,13 @@
 {%- set windows = [1, 3, 7, 14, 28] -%}
 {%- set summed = [
     'sessions', 'matches', 'wins', 'losses', 'bot_matches', 'rage_quits',
-    'disconnects_network', 'disconnects_quit', 'disconnects_crash', 'match_seconds'
+    'disconnects_network', 'disconnects_quit', 'disconnects_crash', 'match_seconds',
+    'sessions_lobby', 'sessions_matchmaking', 'sessions_invite'
 ] -%}
 {%- set entry_points = ['lobby', 'matchmaking', 'invite'] -%}
 {#- every eligible snapshot has a session, hence an active day, within this many days -#}
 {%- set lookback_days = [28, var('eligibility_days')] | max -%}
 {%- set day_number = "cast('1970-01-01' as date)" -%}
-{%- set day = 'recent_days.day_number' -%}
-{%- set snapshot_day = 'snapshots.day_number' -%}
 {%- set whole_history -%}
     over (
         partition by user_id
@@ -28,7 +27,10 @@
 {#- snapshots run to the day before the previous as-of: what came since was received later -#}
 {%- set from_date = reprocess_from_date('snapshot_date', lookback_days=-1) -%}
 {#- active days from here on are read one by one; earlier ones only as a carried state -#}
-{%- set window_start = "cast(" ~ dbt.dateadd('day', 1 - lookback_days, from_date) ~ " as date)" %}
+{%- set window_start = "cast(" ~ dbt.dateadd('day', 1 - lookback_days, from_date) ~ " as date)" -%}
+{#- the latest active day up to an eligible d is at most eligibility_days - 1 days before it -#}
+{%- set state_lookback = 1 - var('eligibility_days') -%}
+{%- set state_start = "cast(" ~ dbt.dateadd('day', state_lookback, from_date) ~ " as date)" %}
 
 -- depends_on: {{ ref('int_events_time_corrected') }}
 
@@ -105,10 +107,10 @@ daily_with_gaps as (
 
 carried_state as (
 
-    -- everything before window_start, summed up as one row per user the day before it
+    -- everything before state_start, summed up as one row per user the day before it
     select
         user_id,
-        {{ dbt.datediff(day_number, window_start, 'day') }} - 1 as day_number,
+        {{ dbt.datediff(day_number, state_start, 'day') }} - 1 as day_number,
         max(case when sessions > 0 then day_number end) as session_day_number,
         max(last_event_at) as last_event_at,
         min(first_event_at) as first_event_at,
@@ -121,7 +123,7 @@ carried_state as (
             ['loss_streak_at_day_end is not null', 'day_number']
         ) }} as loss_streak_at_day_end
     from daily_with_gaps
-    where activity_date < {{ window_start }}
+    where activity_date < {{ state_start }}
     group by 1
 
 ),
@@ -139,7 +141,7 @@ state_rows as (
         gap_days_max,
         loss_streak_at_day_end
     from daily_with_gaps
-    where activity_date >= {{ window_start }}
+    where activity_date >= {{ state_start }}
     union all
     select
         user_id,
@@ -177,23 +179,16 @@ daily_state as (
 
 recent_days as (
 
+    -- running totals from window_start on: a window's sum is the difference of two of them
     select
         user_id,
         day_number,
-        sessions,
-        sessions_lobby,
-        sessions_matchmaking,
-        sessions_invite,
-        matches,
-        wins,
-        losses,
-        bot_matches,
-        rage_quits,
-        disconnects_network,
-        disconnects_quit,
-        disconnects_crash,
-        match_seconds,
-        max_loss_streak
+        max_loss_streak,
+        {% for column in summed -%}
+            {{ column }},
+            sum({{ column }}) {{ whole_history }} as {{ column }}_through,
+        {% endfor -%}
+        activity_date
     from daily
     where activity_date >= {{ window_start }}
 
@@ -201,26 +196,27 @@ recent_days as (
 
 windowed as (
 
-    -- each snapshot reads its user's active days of the lookback window, nothing after d
+    -- for each snapshot, the active days of its windows (nothing after d): the latest, the
+    -- first of each window, and the longest loss streaks
     select
         snapshots.user_id,
         snapshots.snapshot_date,
         snapshots.day_number,
-        max(recent_days.day_number) as last_active_day_number,
-        {% for n in windows -%}
-            {% for column in summed -%}
-                {{ trailing_aggregate(
-                    'sum', 'recent_days.' ~ column, n, lookback_days, day, snapshot_day
-                ) }} as {{ column }}_{{ n }}d,
-            {% endfor -%}
-            {{ trailing_aggregate(
-                'max', 'recent_days.max_loss_streak', n, lookback_days, day, snapshot_day
-            ) }} as max_loss_streak_{{ n }}d,
-        {% endfor -%}
-        {% for entry_point in entry_points -%}
-            {{ trailing_aggregate(
-                'sum', 'recent_days.sessions_' ~ entry_point, 28, lookback_days, day, snapshot_day
-            ) }} as sessions_{{ entry_point }}_28d,
+        max(recent_days.day_number) as last_day_number,
+        {% for n in windows if n > 1 -%}
+            min(
+                case
+                    when recent_days.day_number > snapshots.day_number - {{ n }}
+                        then recent_days.day_number
+                end
+            ) as first_day_number_{{ n }}d,
+            max(
+                case
+                    when recent_days.day_number > snapshots.day_number - {{ n }}
+                        then recent_days.max_loss_streak
+                    else 0
+                end
+            ) as max_loss_streak_{{ n }}d,
         {% endfor -%}
         count(*) as active_days_in_lookback
     from snapshots
@@ -235,9 +231,21 @@ windowed as (
 
 with_state as (
 
-    -- what is known about the user at the end of the latest active day up to d
     select
         windowed.*,
+        {% for column in summed -%}
+            coalesce(snapshot_day.{{ column }}, 0) as {{ column }}_1d,
+            {% for n in windows if n > 1 -%}
+                coalesce(
+                    last_day.{{ column }}_through
+                    - first_day_{{ n }}d.{{ column }}_through
+                    + first_day_{{ n }}d.{{ column }},
+                    0
+                ) as {{ column }}_{{ n }}d,
+            {% endfor -%}
+        {% endfor -%}
+        coalesce(snapshot_day.max_loss_streak, 0) as max_loss_streak_1d,
+        -- what is known about the user at the end of the latest active day up to d
         daily_state.last_session_day_number,
         daily_state.last_event_at_to_date,
         daily_state.first_event_at_to_date,
@@ -249,7 +257,21 @@ with_state as (
     inner join daily_state
         on
             windowed.user_id = daily_state.user_id
-            and windowed.last_active_day_number = daily_state.day_number
+            and windowed.last_day_number = daily_state.day_number
+    inner join recent_days as last_day
+        on
+            windowed.user_id = last_day.user_id
+            and windowed.last_day_number = last_day.day_number
+    {% for n in windows if n > 1 -%}
+        left join recent_days as first_day_{{ n }}d
+            on
+                windowed.user_id = first_day_{{ n }}d.user_id
+                and windowed.first_day_number_{{ n }}d = first_day_{{ n }}d.day_number
+    {% endfor -%}
+    left join recent_days as snapshot_day
+        on
+            windowed.user_id = snapshot_day.user_id
+            and windowed.day_number = snapshot_day.day_number
 
 ),
 

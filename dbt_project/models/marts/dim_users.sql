@@ -11,21 +11,10 @@ sessions as (
     select
         user_id,
         min(started_at) as first_session_at,
-        max(started_at) as last_session_at
+        max(started_at) as last_session_at,
+        {{ min_by('entry_point', ['started_at', 'session_id']) }} as first_entry_point
     from {{ ref('fct_sessions') }}
     group by 1
-
-),
-
-first_sessions as (
-
-    select
-        user_id,
-        entry_point as first_entry_point,
-        row_number() over (
-            partition by user_id order by started_at, session_id
-        ) as session_number
-    from {{ ref('fct_sessions') }}
 
 ),
 
@@ -61,7 +50,7 @@ final as (
         lifetime.last_seen_at,
         sessions.first_session_at,
         sessions.last_session_at,
-        first_sessions.first_entry_point,
+        sessions.first_entry_point,
         cast(lifetime.active_days as integer) as active_days,
         cast(lifetime.sessions as integer) as sessions,
         cast(lifetime.matches as integer) as matches,
@@ -78,10 +67,6 @@ final as (
     from lifetime
     left join sessions
         on lifetime.user_id = sessions.user_id
-    left join first_sessions
-        on
-            lifetime.user_id = first_sessions.user_id
-            and first_sessions.session_number = 1
 
 )
 

@@ -1,3 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='previous_session_id',
+        on_schema_change='fail'
+    )
+}}
+
+{%- set from_date = reprocess_from_date('cast(previous_ended_at as date)') -%}
+{%- set session_order = ['started_at', 'session_id'] %}
+
+-- depends_on: {{ ref('int_events_time_corrected') }}
+
 with
 
 sessions as (
@@ -6,7 +20,8 @@ sessions as (
         user_id,
         session_id,
         started_at,
-        ended_at
+        ended_at,
+        started_date
     from {{ ref('fct_sessions') }}
 
 ),
@@ -14,6 +29,57 @@ sessions as (
 as_of as (
 
     select as_of_at from {{ ref('int_as_of_dates') }}
+
+),
+
+recent_sessions as (
+
+    -- sessions that changed or arrived since the last run (all of them on a full build)
+    select * from sessions
+    where started_date >= {{ from_date }}
+
+),
+
+touched_users as (
+
+    select distinct user_id from recent_sessions
+
+),
+
+reopened_sessions as (
+
+    -- the session before a user's first recent one: the gap after it now has an end
+    select
+        sessions.user_id,
+        {{ max_by('sessions.session_id', session_order) }} as session_id
+    from sessions
+    inner join touched_users
+        on sessions.user_id = touched_users.user_id
+    where sessions.started_date < {{ from_date }}
+    group by 1
+
+),
+
+last_sessions as (
+
+    -- every user's last session: its open gap runs to the as-of time, which moved
+    select
+        user_id,
+        {{ max_by('session_id', session_order) }} as session_id
+    from sessions
+    group by 1
+
+),
+
+scope as (
+
+    select * from sessions
+    where
+        started_date >= {{ from_date }}
+        {% if is_incremental() -%}
+            or session_id in (select reopened.session_id from reopened_sessions as reopened)
+            or session_id in (select latest.session_id from last_sessions as latest)
+        {%- endif %}
 
 ),
 
@@ -27,7 +93,7 @@ ordered as (
         lead(started_at) over (
             partition by user_id order by started_at, session_id
         ) as next_started_at
-    from sessions
+    from scope
 
 ),
 
@@ -73,9 +139,9 @@ final as (
         next_started_at,
         gap_ended_at,
         gap_seconds,
-        gap_seconds / 86400.0 as gap_days,
         is_open,
         is_overlap,
+        gap_seconds / 86400.0 as gap_days,
         gap_seconds >= 86400.0 * {{ var('long_gap_days') }} as is_long_gap
     from measured
 
