@@ -35,6 +35,11 @@ class WarehouseLockedError(dg.Failure):
     """The warehouse file is locked by a process outside Dagster's pool."""
 
 
+# Inside a step, this logger's records land in the run's event log (the UI and tests see them).
+_log = dg.get_dagster_logger("respawn.warehouse")
+LOCK_WAIT_MESSAGE = "waiting for the warehouse file lock"
+
+
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse file, opened for writing by at most one process at a time."""
 
@@ -66,6 +71,8 @@ class WarehouseResource(DuckDBResource):
                     raise
                 if time.monotonic() + delay > deadline:
                     raise _locked_error(self.database, exc, self.lock_timeout_seconds) from exc
+                # Visible on purpose: inside Dagster the pool should make this wait impossible.
+                _log.warning("%s: %s; %s", LOCK_WAIT_MESSAGE, self.database, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.resources import LOCK_WAIT_MESSAGE
 from tests.orchestration.conftest import query
 from tests.orchestration.landed import Landing, at, session
 
@@ -35,6 +36,7 @@ class Scenario:
     returncodes: list[int | None]
     runs: list[dg.DagsterRun]
     spans: dict[str, list[float]]  # "<run>:<step>" -> [start, end]
+    lock_waits: list[str]  # log messages of a step that found the warehouse locked
 
 
 def _launch(day: date, home: Path, dagster_home: Path) -> subprocess.Popen[str]:
@@ -59,6 +61,9 @@ def _launch(day: date, home: Path, dagster_home: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+EVENT_LOG_SLACK_SECONDS = 1.0
 
 
 def _spans(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> dict[str, list[float]]:
@@ -96,7 +101,13 @@ def nightly_twice_at_once(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         runs = list(instance.get_runs())
         spans = _spans(instance, runs)
-    return Scenario(home, events, outputs, [p.returncode for p in procs], runs, spans)
+        lock_waits = [
+            record.user_message
+            for run in runs
+            for record in instance.all_logs(run.run_id)
+            if LOCK_WAIT_MESSAGE in (record.user_message or "")
+        ]
+    return Scenario(home, events, outputs, [p.returncode for p in procs], runs, spans, lock_waits)
 
 
 @pytest.mark.slow
@@ -123,7 +134,15 @@ def test_concurrent_runs_take_turns_on_the_warehouse_and_never_hit_the_file_lock
 ) -> None:
     s = nightly_twice_at_once
     assert not any("Could not set lock" in output for output in s.outputs)
-    writers = sorted(v for k, v in s.spans.items() if "landing_freshness" not in k)
+    assert not any(LOCK_WAIT_MESSAGE in output for output in s.outputs)
+    assert not s.lock_waits
+    writers = sorted((v, k) for k, v in s.spans.items() if "landing_freshness" not in k)
     assert len(writers) >= 8  # load, dedupe, unique-id check, dbt (and scoring): in each run
-    for (_, end), (start, _) in pairwise(writers):
-        assert start >= end  # one warehouse step at a time, across both runs
+    for ((_, end), first), ((start, _), second) in pairwise(writers):
+        # One warehouse step at a time, across both runs. Step events are written by each run's
+        # own process, so on a loaded machine their timestamps can differ from the pool's claim
+        # and release by a fraction of a second; a real overlap of warehouse connections is
+        # caught by the lock wait that the resource reports (asserted above).
+        assert start >= end - EVENT_LOG_SLACK_SECONDS, (
+            f"{second} started {end - start:.3f} s before {first} ended"
+        )
