@@ -7,11 +7,9 @@ partition open, that is while it reads the partition inside its transaction."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -23,7 +21,6 @@ from ingestion.landing import EVENTS, published_shards
 from ingestion.settings import landing_root, truth_root
 from orchestration.reconcile import reconcile
 from tests.e2e.pipeline import (
-    REPO,
     Pipeline,
     fingerprint,
     landed_copies,
@@ -31,6 +28,7 @@ from tests.e2e.pipeline import (
     simulate_to_landing,
     warehouse,
 )
+from tests.support.dagster_job import launch_job
 
 # What the load step writes (one transaction), and what the dedupe step writes (another).
 LOAD_TABLES = ("raw_events", "deadletter_events", "loaded_shards")
@@ -39,27 +37,7 @@ MERGE_TABLES = ("events", "event_id_conflicts", "quarantined_events")
 
 def launch_load(day: date, home: Path, dagster_home: Path) -> subprocess.Popen[str]:
     dagster_home.mkdir(exist_ok=True)
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "orchestration.definitions",
-            "-a",
-            "defs",
-            "-j",
-            "load_landed_events",
-            "--tags",
-            json.dumps({"dagster/partition": day.isoformat()}),
-        ],
-        cwd=REPO,
-        env={**os.environ, "RESPAWN_HOME": str(home), "DAGSTER_HOME": str(dagster_home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: the kill reaches any child it starts
-    )
+    return launch_job("load_landed_events", day, home, dagster_home, own_session=True)
 
 
 def reading(proc: subprocess.Popen[str], folder: Path) -> bool:

@@ -5,11 +5,8 @@ time, never a file-lock error. One scenario, run once, read by the tests below."
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -21,6 +18,7 @@ import pytest
 from orchestration.resources import LOCK_WAIT_MESSAGE
 from tests.orchestration.conftest import query
 from tests.orchestration.landed import Landing, at, session
+from tests.support.dagster_job import launch_job
 
 REPO = Path(__file__).resolve().parents[2]
 DAYS = (date(2026, 1, 30), date(2026, 1, 31))
@@ -41,26 +39,7 @@ class Scenario:
 
 def _launch(day: date, home: Path, dagster_home: Path) -> subprocess.Popen[str]:
     """One run of the nightly job in its own process, as the run launcher starts one."""
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "orchestration.definitions",
-            "-a",
-            "defs",
-            "-j",
-            "nightly",
-            "--tags",
-            json.dumps({"dagster/partition": day.isoformat()}),
-        ],
-        cwd=REPO,
-        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "RESPAWN_HOME": str(home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return launch_job("nightly", day, home, dagster_home)
 
 
 EVENT_LOG_SLACK_SECONDS = 1.0
