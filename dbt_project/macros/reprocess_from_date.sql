@@ -2,8 +2,11 @@
     First date a run of a date-keyed incremental model recomputes, rendered as a date literal:
     1900-01-01 (everything) on a full build.
 
-    The model's own latest `watermark_column` value minus `lookback_days` (W) bounds what its
-    previous run already saw: every event received since then has `receive_date >= W`. Any
+    The model's own latest `watermark_column` value minus `lookback_days`, or the earliest
+    receive date of int_events_time_corrected that changed since the model's last run when that
+    is earlier (a backfilled day, see changed_inputs.sql), is W: every event received or changed
+    since the previous run has `receive_date >= W`. Callers record their input with
+    `post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"`. Any
     session with such an event may have changed as a whole (its clock shift, its start, its
     matches), so the run recomputes from the earliest `event_date` of those sessions, or from W
     when that is later. Everything before that date depends only on unchanged events.
@@ -22,6 +25,7 @@
         {%- if watermark is none -%}
             {{ return("cast('1900-01-01' as date)") }}
         {%- endif -%}
+        {%- set watermark = earlier_date(watermark, earliest_changed_receive_date(events)) -%}
         {%- set bound_sql -%}
             select min(event_date)
             from {{ events }}

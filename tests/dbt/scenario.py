@@ -1,8 +1,9 @@
 """Hand-made events that pin the rules of the dbt project, in two deliveries.
 
 `HISTORY` is what the warehouse holds at first (received up to 2026-03-21 00:00:30, so the
-last complete day is 2026-03-20); `LATER` arrives afterwards: a new day, and a late event of an
-old session (received 2026-03-21, for a session of 2026-03-12). Each user exercises one rule;
+last complete day is 2026-03-20); `LATER` arrives afterwards: a new day, a late event of an
+old session (received 2026-03-21, for a session of 2026-03-12), and a backfill of receive dates
+older than the latest built one. Each user exercises one rule;
 the tests in this folder read the marts dbt builds from them. Names stand for UUIDs (`uid`).
 """
 
@@ -160,6 +161,12 @@ LATER: list[dict[str, Any]] = [
     # a match of a 2026-03-12 session that was buffered offline, delivered nine days late
     match("g3-late", "u_gap", "s_g3", "2026-03-12 10:40:00", "loss", "g3-late-match",
           received_at="2026-03-21 08:00:00"),
+    # a backfill: receive dates older than the latest one already built, loaded after it (a
+    # day the loader missed, 2026-03-15, and more events of a day already built, 2026-03-20)
+    start("b1-0", "u_backfill", "s_b1", "2026-03-15 20:00:00"),
+    match("b1-1", "u_backfill", "s_b1", "2026-03-15 20:10:00", "loss", "b1-match"),
+    disconnect("b1-2", "u_backfill", "s_b1", "2026-03-15 20:10:40", "quit"),
+    *played_session("u_backfill", "s_b2", "2026-03-20"),
     # the new as-of: 2026-03-22 00:00:10, the last complete day 2026-03-21
     disconnect("f5-end", "u_fix", "s_f5", "2026-03-21 23:59:58", "crash",
                received_at="2026-03-22 00:00:10"),
@@ -167,3 +174,4 @@ LATER: list[dict[str, Any]] = [
 
 # The earliest event day LATER touches: features before it must not change.
 EARLIEST_LATER_DAY = "2026-03-12"
+BACKFILLED_RECEIVE_DATES = ("2026-03-15", "2026-03-20")

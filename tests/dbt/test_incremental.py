@@ -40,3 +40,23 @@ def test_the_incremental_run_took_in_a_late_event_of_an_old_session(builds: Buil
         "where user_id = ? and snapshot_date = '2026-03-12'",
         [uid("u_gap")],
     ) == (2, 2)
+
+
+def test_the_incremental_run_took_in_receive_dates_older_than_the_latest_built(
+    builds: Builds,
+) -> None:
+    """A backfilled day reaches every mart without a full refresh (out-of-order loads)."""
+    sessions = builds.incremental.query(
+        "select cast(started_date as varchar), matches from marts.fct_sessions "
+        "where user_id = ? order by started_date",
+        [uid("u_backfill")],
+    )
+    assert sessions == [("2026-03-15", 1), ("2026-03-20", 1)]
+    assert builds.incremental.one(
+        "select rage_quit_kind from marts.fct_rage_quits where session_id = ?", [uid("s_b1")]
+    ) == ("quit_after_loss",)
+    assert builds.incremental.one(
+        "select sessions_7d from marts.churn_features "
+        "where user_id = ? and snapshot_date = '2026-03-20'",
+        [uid("u_backfill")],
+    ) == (2,)

@@ -2,9 +2,10 @@
 
 A simulated history lands over several days; a client then re-sends events of the first day
 through a real `respawn serve` (today's partition: the latest copy). The later days, today
-included, are loaded first; the first day is backfilled last. The kept copy
-of every event_id must then be its earliest landed copy, read from the shards themselves:
-(received_at, shard path, line number), the smallest wins."""
+included, are loaded and built into the marts first; the first day is backfilled last. The kept
+copy of every event_id must then be its earliest landed copy, read from the shards themselves:
+(received_at, shard path, line number), the smallest wins; and the next incremental dbt build
+must take the backfilled day in, exactly as a full refresh would."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def earliest_landed(home: Path) -> dict[str, Copy]:
 
 
 @pytest.mark.slow
-def test_a_day_backfilled_after_later_days_still_keeps_the_earliest_received_copy(
+def test_a_day_backfilled_after_later_days_keeps_the_earliest_copy_and_reaches_the_marts(
     home: Path, pipeline: Pipeline
 ) -> None:
     simulate_to_landing(home, players=50, days=4, seed=31)
@@ -88,6 +89,7 @@ def test_a_day_backfilled_after_later_days_still_keeps_the_earliest_received_cop
     # The simulated days in one run (a backfill of a range), then today's partition alone.
     assert pipeline.backfill(later[0], later[-2]).success
     assert pipeline.load(later[-1]).success
+    assert pipeline.build_marts().success
     kept = kept_in_warehouse(home)
     # Only the late copies are loaded so far: they are the ones kept.
     assert {kept[i].received_at.date() for i in resent} == {later[-1]}
@@ -98,3 +100,16 @@ def test_a_day_backfilled_after_later_days_still_keeps_the_earliest_received_cop
     assert {kept[i].received_at.date() for i in resent} == {first}
     assert kept.keys() == earliest.keys()
     assert kept == earliest
+
+    assert pipeline.build_marts().success  # incremental: no full refresh
+    staged = "select cast(event_id as varchar), received_at from staging.stg_respawn__events"
+    assert sorted(query(home, staged)) == sorted(
+        (event_id, copy.received_at) for event_id, copy in earliest.items()
+    )
+    sessions = "select cast(session_id as varchar), events from marts.fct_sessions"
+    assert sorted(query(home, sessions)) == sorted(
+        query(
+            home,
+            "select session_id, count(*) from raw.events where status = 'valid' group by 1",
+        )
+    )

@@ -91,12 +91,6 @@ def nightly_twice_at_once(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(
-    reason="known bug: when the older day's run reaches dbt after the newer day's, the "
-    "incremental staging model (receive_date >= its latest date) skips the older day until "
-    "`dbt build --full-refresh`; the fix is a staging filter on receive dates not yet staged",
-    strict=False,
-)
 def test_the_nightly_job_runs_landing_events_and_dbt_build_in_order(
     nightly_twice_at_once: Scenario,
 ) -> None:

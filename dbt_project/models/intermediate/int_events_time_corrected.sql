@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_id',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ record_input_state(ref('stg_respawn__events')) }}"
     )
 }}
 
@@ -31,11 +32,19 @@ events as (
     where
         event_status = 'valid'
         {% if is_incremental() -%}
-            -- a new event can move its whole session (clock shift): recompute touched sessions
+            -- a new event can move its whole session (clock shift): recompute touched sessions,
+            -- and those that lost an event (a copy replaced by an earlier one on another day)
+            {%- set reprocess_from = incremental_start_date(
+                'receive_date', ref('stg_respawn__events')
+            ) %}
             and session_id in (
                 select received.session_id
                 from {{ ref('stg_respawn__events') }} as received
-                where received.receive_date >= {{ incremental_start_date('receive_date') }}
+                where received.receive_date >= {{ reprocess_from }}
+                union
+                select corrected.session_id
+                from {{ this }} as corrected
+                where corrected.receive_date >= {{ reprocess_from }}
             )
         {%- endif %}
 

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='event_date',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
     )
 }}
 

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_id',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
     )
 }}
 
@@ -15,11 +16,14 @@ events as (
 
     select * from {{ ref('int_events_time_corrected') }}
     {% if is_incremental() -%}
-        -- sessions that received an event since the latest one already summarized
+        -- sessions that received an event since the latest one already summarized, or on an
+        -- older receive date that changed since the last run
         where session_id in (
             select received.session_id
             from {{ ref('int_events_time_corrected') }} as received
-            where received.receive_date >= {{ incremental_start_date('last_received_at') }}
+            where received.receive_date >= {{
+                incremental_start_date('last_received_at', ref('int_events_time_corrected'))
+            }}
         )
     {%- endif %}
 

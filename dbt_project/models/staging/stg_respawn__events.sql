@@ -3,7 +3,9 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='receive_date',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ delete_receive_dates_gone_from(source('respawn', 'events')) }}",
+        post_hook="{{ record_input_state(source('respawn', 'events')) }}"
     )
 }}
 
@@ -13,8 +15,11 @@ source as (
 
     select * from {{ source('respawn', 'events') }}
     {% if is_incremental() %}
-        -- the latest loaded receive date is reprocessed whole: it may have been partial
-        where receive_date >= {{ incremental_start_date('receive_date') }}
+        -- whole receive dates: the latest staged (it may have been partial), and any older one
+        -- loaded or changed since the last run (a backfill)
+        where receive_date >= {{
+            incremental_start_date('receive_date', source('respawn', 'events'))
+        }}
     {% endif %}
 
 ),
