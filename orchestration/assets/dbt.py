@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.checks import EVENTS
-from orchestration.dbt_project import dbt_project, require_manifest
+from orchestration.dbt_project import PRODUCTION_BUILD, dbt_project, require_manifest
 from orchestration.resources import WAREHOUSE_POOL
 
 DBT_OWNERS = ["team:analytics-engineering"]
@@ -45,5 +45,6 @@ class RespawnDbtTranslator(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def respawn_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of the selected models: runs them and their tests (reported as checks)."""
-    yield from dbt.cli(["build"], context=context).stream()
+    """`dbt build` of the selected models: runs them and their data tests (reported as checks);
+    unit tests are left to `make test` (PRODUCTION_BUILD)."""
+    yield from dbt.cli(PRODUCTION_BUILD, context=context).stream()

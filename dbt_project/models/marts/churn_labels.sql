@@ -1,3 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_date',
+        on_schema_change='fail',
+        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+    )
+}}
+
+{#- sessions changed from this event date on (or the snapshots after the last run start there) -#}
+{%- set changed_from = reprocess_from_date('snapshot_date', lookback_days=-1) -%}
+{#- a session on day x decides the labels of x - horizon .. x - 1 -#}
+{%- set from_date = "cast(" ~ dbt.dateadd('day', -1 * var('churn_horizon_days'), changed_from)
+    ~ " as date)" -%}
+{%- if is_incremental() and execute -%}
+    {#- censored rows resolve as the last complete day moves: recompute them all -#}
+    {%- set first_censored = run_query(
+        "select min(snapshot_date) from " ~ this ~ " where is_censored"
+    ).columns[0].values()[0] -%}
+    {%- if first_censored is not none -%}
+        {%- set from_date = "least(" ~ from_date ~ ", cast('" ~ first_censored ~ "' as date))" -%}
+    {%- endif -%}
+{%- endif %}
+
+-- depends_on: {{ ref('int_events_time_corrected') }}
+
 with
 
 as_of as (
@@ -12,6 +39,7 @@ snapshots as (
         user_id,
         snapshot_date
     from {{ ref('int_user_snapshot_dates') }}
+    where snapshot_date >= {{ from_date }}
 
 ),
 
@@ -21,7 +49,7 @@ session_days as (
         {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
         activity_date
     from {{ ref('fct_user_daily_activity') }}
-    where sessions > 0
+    where sessions > 0 and activity_date >= {{ from_date }}
 
 ),
 
