@@ -34,12 +34,14 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.load import measuring  # noqa: E402
 from orchestration.dbt_project import PRODUCTION_BUILD  # noqa: E402
 from orchestration.warehouse.raw_schema import EVENT_COLUMNS, create_event_table  # noqa: E402
 
 PROJECT_DIR = REPO / "dbt_project"
 DBT = REPO / ".venv" / "bin" / "dbt"
 EVENTS_PER_SESSION = 5  # on average, in the synthetic generator
+PEAK_RSS: dict[str, int] = {}
 
 # Synthetic players: each plays on some days from an install day until a churn day; a session
 # has a session_start (1% missing), matches and sometimes a disconnect. 70% of sessions come in
@@ -282,6 +284,7 @@ def release_last_day(path: Path) -> None:
 
 
 def dbt(home: Path, *args: str) -> float:
+    """Seconds of one dbt command; its peak RSS goes to PEAK_RSS (bytes)."""
     env = {**os.environ, "RESPAWN_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     # target and logs in the run's own directory: dbt_project/target belongs to Dagster
     command = [
@@ -289,9 +292,10 @@ def dbt(home: Path, *args: str) -> float:
         "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
         "--target-path", str(home / "target"), "--log-path", str(home / "logs"),
     ]  # fmt: skip
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
+    with measuring() as measured:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    elapsed = measured().seconds
+    PEAK_RSS[" ".join(args)] = measured().peak_rss
     if result.returncode != 0:
         sys.exit(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
     return elapsed
@@ -351,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"events: {events:,}  churn_features rows: {features:,}")
         print(f"full dbt build:        {full:8.1f} s   (goal <= 120 s)")
         print(f"  (the unit tests, left out of the nightly build: {unit_tests:.1f} s on their own)")
+        full_peak, incremental_peak = (
+            PEAK_RSS[" ".join([*PRODUCTION_BUILD, "--full-refresh"])] / 1e9,
+            PEAK_RSS[" ".join(PRODUCTION_BUILD)] / 1e9,
+        )
+        print(f"peak RSS of dbt: full {full_peak:.2f} GB, incremental {incremental_peak:.2f} GB")
         print(
             f"incremental (+1 day):  {incremental:8.1f} s   = {incremental / full:.0%} of full"
             " (goal <= 25%)"

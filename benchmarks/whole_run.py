@@ -128,12 +128,13 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
 
 
 def bare_model(home: Path) -> tuple[float, float]:
-    """xgboost.train with the registered model's params and rounds on the same labeled rows, and
+    """xgboost.train with the registered model's params and rounds on the same training rows, and
     Booster.predict with contributions on the latest snapshot: seconds of each."""
     import xgboost as xgb
 
     from ml.dataset import load_labeled, load_snapshot
     from ml.registry import latest_passed
+    from ml.split import time_split
     from ml.train import dmatrix
 
     model = latest_passed(models_root(home))
@@ -142,9 +143,17 @@ def bare_model(home: Path) -> tuple[float, float]:
     with duckdb.connect(str(warehouse_path(home)), read_only=True) as con:
         labeled = load_labeled(con)
         snapshot = load_snapshot(con, model.feature_names)
+    train_rows = labeled.subset(
+        time_split(labeled.keys["snapshot_date"], labeled.horizon_days).masks(
+            labeled.keys["snapshot_date"]
+        )["train"]
+    )  # the rows the model was fitted on: the time split's train slice
     started = time.perf_counter()
     matrix = dmatrix(
-        labeled.features, labeled.feature_names, labeled.labels, model.metrics["positive_weight"]
+        train_rows.features,
+        labeled.feature_names,
+        train_rows.labels,
+        model.metrics["positive_weight"],
     )
     xgb.train(model.manifest["params"], matrix, num_boost_round=int(model.metrics["rounds_run"]))
     train = time.perf_counter() - started
