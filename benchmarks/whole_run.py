@@ -24,6 +24,7 @@ model's params and rounds (train) and `Booster.predict(pred_contribs=True)` (sco
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -46,6 +47,7 @@ from ingestion.settings import landing_root, models_root, warehouse_path  # noqa
 from orchestration.demo.materialize import landed_days  # noqa: E402
 
 DAYS_PER_RUN = 7  # the assets' backfill policy
+FAILED_HINT = "see the errors above, and dbt-output.log in the home (--keep keeps it)"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -67,17 +69,19 @@ class Stages:
     def _materialize(
         self, selection: dg.AssetSelection, tags: dict[str, str] | None = None
     ) -> None:
-        result = dg.materialize(
-            assets=[*(self.defs.assets or ()), *(self.defs.asset_checks or ())],
-            selection=selection,
-            instance=self.instance,
-            resources=self.defs.resources,
-            run_config=QUIET,
-            tags=tags,
-            raise_on_error=False,
-        )
+        # dagster-dbt echoes dbt's output to stdout: keep it beside the warehouse instead
+        with (self.home / "dbt-output.log").open("a") as log, contextlib.redirect_stdout(log):
+            result = dg.materialize(
+                assets=[*(self.defs.assets or ()), *(self.defs.asset_checks or ())],
+                selection=selection,
+                instance=self.instance,
+                resources=self.defs.resources,
+                run_config=QUIET,
+                tags=tags,
+                raise_on_error=False,
+            )
         if not result.success:
-            raise SystemExit(f"run {result.run_id} failed: see the errors above")
+            raise SystemExit(f"run {result.run_id} failed: {FAILED_HINT}")
 
     def run(self, stage: str, selection: dg.AssetSelection, days: Sequence[date] = ()) -> None:
         _log(f"{stage} ...")
@@ -100,7 +104,11 @@ class Stages:
         """The `nightly` job for one day, as the schedule launches it; seconds per step."""
         _log(f"nightly job on {day} ...")
         job = self.defs.resolve_job_def("nightly")
-        with measuring() as measured:
+        with (
+            measuring() as measured,
+            (self.home / "dbt-output.log").open("a") as log,
+            contextlib.redirect_stdout(log),
+        ):
             result = job.execute_in_process(
                 partition_key=day.isoformat(),
                 instance=self.instance,
@@ -108,7 +116,7 @@ class Stages:
                 raise_on_error=False,
             )
         if not result.success:
-            raise SystemExit(f"nightly run {result.run_id} failed: see the errors above")
+            raise SystemExit(f"nightly run {result.run_id} failed: {FAILED_HINT}")
         self.measures["nightly"] = measured()
         return step_seconds(self.instance, result.run_id)
 
