@@ -48,6 +48,23 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _number_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    kind: type[int] | type[float],
+    env: str,
+    default: float,
+    help_text: str,
+) -> None:
+    """A numeric option whose default comes from `env` (empty means 0), named in its help."""
+    parser.add_argument(
+        flag,
+        type=kind,
+        default=kind(_env(env, str(default)) or 0),
+        help=f"{help_text} [{env}, %(default)s]",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = ServerConfig()
     parser.add_argument(
@@ -87,36 +104,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ack after fsync (crash-safe) or after write (survives a process crash, not a "
         "power loss) [RESPAWN_DURABILITY, %(default)s]",
     )
-    parser.add_argument(
+    _number_option(
+        parser,
         "--shard-max-bytes",
-        type=int,
-        default=int(_env("RESPAWN_SHARD_MAX_BYTES", str(d.shard_max_bytes)) or 0),
-        help="publish a shard at this size [RESPAWN_SHARD_MAX_BYTES, %(default)s]",
+        int,
+        "RESPAWN_SHARD_MAX_BYTES",
+        d.shard_max_bytes,
+        "publish a shard at this size",
     )
-    parser.add_argument(
+    _number_option(
+        parser,
         "--shard-max-age",
-        type=float,
-        default=float(_env("RESPAWN_SHARD_MAX_AGE", str(d.shard_max_age)) or 0),
-        help="publish a shard after this many seconds [RESPAWN_SHARD_MAX_AGE, %(default)s]",
+        float,
+        "RESPAWN_SHARD_MAX_AGE",
+        d.shard_max_age,
+        "publish a shard after this many seconds",
     )
-    parser.add_argument(
+    _number_option(
+        parser,
         "--max-connections",
-        type=int,
-        default=int(_env("RESPAWN_MAX_CONNECTIONS", str(d.max_connections)) or 0),
-        help="refuse more connections with HTTP 503 [RESPAWN_MAX_CONNECTIONS, %(default)s]",
+        int,
+        "RESPAWN_MAX_CONNECTIONS",
+        d.max_connections,
+        "refuse more connections with HTTP 503",
     )
-    parser.add_argument(
+    _number_option(
+        parser,
         "--rate-limit",
-        type=float,
-        default=float(_env("RESPAWN_RATE_LIMIT", str(d.rate_limit)) or 0),
-        help="events per second per connection, 0 = unlimited [RESPAWN_RATE_LIMIT, %(default)s]",
+        float,
+        "RESPAWN_RATE_LIMIT",
+        d.rate_limit,
+        "events per second per connection, 0 = unlimited",
     )
-    parser.add_argument(
+    _number_option(
+        parser,
         "--rate-burst",
-        type=int,
-        default=int(_env("RESPAWN_RATE_BURST", str(d.rate_burst)) or 0),
-        help="events a connection may send at once above the rate [RESPAWN_RATE_BURST, "
-        "%(default)s]",
+        int,
+        "RESPAWN_RATE_BURST",
+        d.rate_burst,
+        "events a connection may send at once above the rate",
     )
     parser.add_argument(
         "--workers",

@@ -232,37 +232,39 @@ def churn_model(
 
 # -- scores and reasons -----------------------------------------------------------------------
 
-SCORES_SPEC = dg.AssetSpec(
+
+def _score_table_spec(
+    key: dg.AssetKey, table: str, columns: dict[str, str], description: str
+) -> dg.AssetSpec:
+    """A table `score_churn` writes from the latest passed model and the latest features."""
+    return dg.AssetSpec(
+        key,
+        deps=[CHURN_MODEL, CHURN_FEATURES],
+        group_name=GROUP,
+        kinds={"duckdb", "xgboost"},
+        owners=OWNERS,
+        skippable=True,
+        description=description,
+        metadata={"dagster/table_name": table, "dagster/column_schema": _schema(columns)},
+    )
+
+
+SCORES_SPEC = _score_table_spec(
     CHURN_SCORES,
-    deps=[CHURN_MODEL, CHURN_FEATURES],
-    group_name=GROUP,
-    kinds={"duckdb", "xgboost"},
-    owners=OWNERS,
-    skippable=True,
-    description=(
-        "Every player eligible at the latest snapshot (`ml.churn_scores`, one row per scoring "
-        "date and player): calibrated probability of churning within the horizon, risk tier "
-        f"(High >= {HIGH_RISK:.0%}, Medium >= {MEDIUM_RISK:.0%}, else Low), rank and model "
-        "version. Re-scoring a date replaces that date only. Skipped until a model has passed."
-    ),
-    metadata={"dagster/table_name": SCORES_TABLE, "dagster/column_schema": _schema(SCORES_COLUMNS)},
+    SCORES_TABLE,
+    SCORES_COLUMNS,
+    "Every player eligible at the latest snapshot (`ml.churn_scores`, one row per scoring date "
+    "and player): calibrated probability of churning within the horizon, risk tier (High >= "
+    f"{HIGH_RISK:.0%}, Medium >= {MEDIUM_RISK:.0%}, else Low), rank and model version. "
+    "Re-scoring a date replaces that date only. Skipped until a model has passed.",
 )
-REASONS_SPEC = dg.AssetSpec(
+REASONS_SPEC = _score_table_spec(
     CHURN_REASONS,
-    deps=[CHURN_MODEL, CHURN_FEATURES],
-    group_name=GROUP,
-    kinds={"duckdb", "xgboost"},
-    owners=OWNERS,
-    skippable=True,
-    description=(
-        "Up to three reasons per scored player (`ml.churn_reasons`): the features with the "
-        "largest TreeSHAP contributions toward churn, as sentences with the player's value and "
-        "their usual value or the population's."
-    ),
-    metadata={
-        "dagster/table_name": REASONS_TABLE,
-        "dagster/column_schema": _schema(REASONS_COLUMNS),
-    },
+    REASONS_TABLE,
+    REASONS_COLUMNS,
+    "Up to three reasons per scored player (`ml.churn_reasons`): the features with the largest "
+    "TreeSHAP contributions toward churn, as sentences with the player's value and their usual "
+    "value or the population's.",
 )
 
 

@@ -32,51 +32,49 @@ from orchestration.warehouse.raw_schema import (
 
 QUARANTINED_EVENTS = dg.AssetKey("quarantined_events")
 
-EVENTS_SPEC = dg.AssetSpec(
+
+def _raw_table_spec(
+    key: dg.AssetKey, table: str, columns: dict[str, str], kinds: set[str], description: str
+) -> dg.AssetSpec:
+    """A `raw.*` table the dedupe step writes from the loaded copies of `raw_events`."""
+    return dg.AssetSpec(
+        key,
+        description=description,
+        group_name="warehouse",
+        kinds=kinds,
+        owners=OWNERS,
+        deps=[checks.RAW_EVENTS],
+        metadata={
+            "dagster/table_name": table,
+            "dagster/column_schema": column_schema(columns),
+        },
+    )
+
+
+EVENTS_SPEC = _raw_table_spec(
     checks.EVENTS,
-    description=(
-        "One row per event_id across all receive dates (`raw.events`): the earliest received "
-        "copy wins (ties by shard path, then line), whatever the order partitions are loaded in. "
-        "Only rows that pass the v1 pandera contract. The dbt source `respawn.events`."
-    ),
-    group_name="warehouse",
-    kinds={"duckdb", "python", "pandera"},
-    owners=OWNERS,
-    deps=[checks.RAW_EVENTS],
-    metadata={
-        "dagster/table_name": "raw.events",
-        "dagster/column_schema": column_schema(EVENT_COLUMNS),
-    },
+    "raw.events",
+    EVENT_COLUMNS,
+    {"duckdb", "python", "pandera"},
+    "One row per event_id across all receive dates (`raw.events`): the earliest received copy "
+    "wins (ties by shard path, then line), whatever the order partitions are loaded in. Only "
+    "rows that pass the v1 pandera contract. The dbt source `respawn.events`.",
 )
-CONFLICTS_SPEC = dg.AssetSpec(
+CONFLICTS_SPEC = _raw_table_spec(
     checks.EVENT_ID_CONFLICTS,
-    description=(
-        "Copies of an event_id whose payload differs from the kept one "
-        "(`raw.event_id_conflicts`): a client bug or a forged id, recorded, never merged."
-    ),
-    group_name="warehouse",
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    deps=[checks.RAW_EVENTS],
-    metadata={
-        "dagster/table_name": "raw.event_id_conflicts",
-        "dagster/column_schema": column_schema(CONFLICT_COLUMNS),
-    },
+    "raw.event_id_conflicts",
+    CONFLICT_COLUMNS,
+    {"duckdb", "python"},
+    "Copies of an event_id whose payload differs from the kept one (`raw.event_id_conflicts`): "
+    "a client bug or a forged id, recorded, never merged.",
 )
-QUARANTINE_SPEC = dg.AssetSpec(
+QUARANTINE_SPEC = _raw_table_spec(
     QUARANTINED_EVENTS,
-    description=(
-        "Kept copies that broke the v1 pandera contract (`raw.quarantined_events`), with the "
-        "rules they failed; they are kept out of `events` and so out of the marts."
-    ),
-    group_name="warehouse",
-    kinds={"duckdb", "python", "pandera"},
-    owners=OWNERS,
-    deps=[checks.RAW_EVENTS],
-    metadata={
-        "dagster/table_name": "raw.quarantined_events",
-        "dagster/column_schema": column_schema(QUARANTINE_COLUMNS),
-    },
+    "raw.quarantined_events",
+    QUARANTINE_COLUMNS,
+    {"duckdb", "python", "pandera"},
+    "Kept copies that broke the v1 pandera contract (`raw.quarantined_events`), with the rules "
+    "they failed; they are kept out of `events` and so out of the marts.",
 )
 
 
