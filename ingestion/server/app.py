@@ -32,6 +32,10 @@ from ingestion.server.wire import CoalescingConnection
 log = logging.getLogger("respawn.serve")
 
 DRAIN_SECONDS = 10.0  # at most this long to answer in-flight frames on shutdown
+# How long a close waits for the client's own close frame. Everything acknowledged is durable by
+# then, so a client busy sending (not reading) must not hold a SIGTERM drain for websockets'
+# default 10 s: that once made the drain take the whole DRAIN_SECONDS under a loaded test run.
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 def landing_writable(landing_root: Path) -> str | None:
@@ -85,6 +89,7 @@ class IngestServer:
             # Events are small and many: deflate would cost more CPU (and ~300 KiB of zlib state
             # per connection) than the bandwidth it saves on loopback or a LAN.
             compression=None,
+            close_timeout=CLOSE_TIMEOUT_SECONDS,
             max_size=MAX_FRAME_BYTES,  # larger frames: close 1009, done by websockets
             create_connection=CoalescingConnection,
             reuse_port=reuse_port or None,
