@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingestion.settings import landing_root, respawn_home, truth_root
@@ -42,6 +42,23 @@ def prepare_home(home: Path) -> None:
     (home / MARKER).write_text("created by `respawn demo`; the demo clears its own outputs here\n")
 
 
+def simulate_argv(
+    players: int, days: int, start: date, seed: int, url: str, token: str, home: Path
+) -> list[str]:
+    """The `respawn simulate` arguments of the demo. The token is passed as `--token=...`: a
+    random URL-safe token can start with `-`, which argparse would take for an option."""
+    return [
+        "simulate",
+        "--players", str(players),
+        "--days", str(days),
+        "--start", start.isoformat(),
+        "--seed", str(seed),
+        "--url", url,
+        f"--token={token}",
+        "--truth-dir", str(truth_root(home)),
+    ]  # fmt: skip
+
+
 def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> int:
     home = (home or respawn_home()).resolve()
     os.environ["RESPAWN_HOME"] = str(home)  # the Dagster resources and dbt profile read it
@@ -64,17 +81,8 @@ def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> in
         _step(2, total, f"simulating {players:,} players over {days} days through the WebSocket")
         start = (datetime.now(UTC) - timedelta(days=days)).date()
         code = respawn_cli(
-            [
-                "simulate",
-                "--players", str(players),
-                "--days", str(days),
-                "--start", start.isoformat(),
-                "--seed", str(seed),
-                "--url", ingestor.url,
-                "--token", str(ingestor.token),
-                "--truth-dir", str(truth_root(home)),
-            ]
-        )  # fmt: skip
+            simulate_argv(players, days, start, seed, ingestor.url, str(ingestor.token), home)
+        )
         if code != 0:
             print("respawn demo: the simulation failed; see above", file=sys.stderr)
             return code
