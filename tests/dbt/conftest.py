@@ -24,6 +24,7 @@ import pytest
 from ingestion.settings import warehouse_path
 from orchestration.warehouse.raw_schema import EVENT_COLUMNS, create_event_table
 from tests.dbt import scenario
+from tests.dbt.harness import Dbt
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "dbt_project"
@@ -131,3 +132,9 @@ def sqlfluff_lint() -> Iterator[subprocess.Popen[str]]:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def dbt(tmp_path_factory: pytest.TempPathFactory) -> Dbt:
+    """The project parsed once, run in this process (tests/dbt/harness.py)."""
+    return Dbt(tmp_path_factory.mktemp("dbt-in-process"))
