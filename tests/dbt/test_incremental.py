@@ -13,6 +13,7 @@ RELATIONS = [
     "intermediate.int_events_time_corrected",
     "intermediate.int_matches_deduplicated",
     "intermediate.int_user_snapshot_dates",
+    "intermediate.int_user_running_totals",
     "marts.fct_sessions",
     "marts.fct_rage_quits",
     "marts.fct_inactivity_gaps",

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from tests.dbt.conftest import Build
 from tests.dbt.scenario import uid
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13, defect 3: arg_min skips a null entry point")
 def test_the_first_entry_point_is_null_when_the_first_session_has_no_session_start(
     history: Build,
 ) -> None:

@@ -1,51 +1,48 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='session_id',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('stg_respawn__events')) }}"
+        reprocess={
+            'scope': 'session',
+            'ids': 'uuid',
+            'session': 'session_id',
+            'parents': {'stg_respawn__events': 0},
+            'publish': {'user': 'user_id', 'session': 'session_id', 'date': 'event_date'},
+            'vars': ['clock_tolerance_seconds'],
+        }
     )
 }}
+
+{%- set plan = reprocessing_plan() %}
 
 with
 
 events as (
 
     select
-        event_id,
-        user_id,
-        session_id,
-        event_name,
-        entry_point,
-        is_new_user,
-        match_id,
-        match_result,
-        opponent_type,
-        match_duration_seconds,
-        disconnect_reason,
-        client_ts,
-        sent_at,
-        received_at,
-        receive_date
-    from {{ ref('stg_respawn__events') }}
+        staged.event_id,
+        staged.user_id,
+        staged.session_id,
+        staged.event_name,
+        staged.entry_point,
+        staged.is_new_user,
+        staged.match_id,
+        staged.match_result,
+        staged.opponent_type,
+        staged.match_duration_seconds,
+        staged.disconnect_reason,
+        staged.client_ts,
+        staged.sent_at,
+        staged.received_at,
+        staged.receive_date
+    from {{ ref('stg_respawn__events') }} as staged
     where
-        event_status = 'valid'
-        {% if is_incremental() -%}
-            -- a new event can move its whole session (clock shift): recompute touched sessions,
-            -- and those that lost an event (a copy replaced by an earlier one on another day)
-            {%- set reprocess_from = incremental_start_date(
-                'receive_date', ref('stg_respawn__events')
-            ) %}
-            and session_id in (
-                select received.session_id
-                from {{ ref('stg_respawn__events') }} as received
-                where received.receive_date >= {{ reprocess_from }}
-                union
-                select corrected.session_id
-                from {{ this }} as corrected
-                where corrected.receive_date >= {{ reprocess_from }}
-            )
+        staged.event_status = 'valid'
+        {% if plan['partial'] %}
+            -- a changed event can move its whole session (clock shift): whole sessions, with
+            -- every event they had or have
+            and {{ in_reprocess_scope('staged', plan) }}
         {%- endif %}
 
 ),

@@ -1,53 +1,73 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'user_from_date',
+            'ids': 'uuid',
+            'user': 'user_id',
+            'date': 'event_date',
+            'parents': {'int_events_time_corrected': 0},
+            'publish': {'user': 'user_id', 'session': 'session_id', 'date': 'event_date'},
+        }
     )
 }}
 
-{%- set from_date = reprocess_from_date('event_date') -%}
+{%- set plan = reprocessing_plan() %}
 
 with
 
+{% if plan['partial'] -%}
+    reprocessed as (
+
+        {{ reprocess_keys(plan) }}
+
+    ),
+{%- endif %}
+
 match_reports as (
 
+    -- a user's matches from the first day whose events changed: the numbering before that day
+    -- is unchanged, it carries over
     select
-        event_id,
-        user_id,
-        session_id,
-        match_id,
-        match_result,
-        opponent_type,
-        match_duration_seconds,
-        client_ts,
-        received_at,
-        event_at,
-        event_date
-    from {{ ref('int_events_time_corrected') }}
-    where
-        event_name = 'match_played'
-        and event_date >= {{ from_date }}
+        reports.event_id,
+        reports.user_id,
+        reports.session_id,
+        reports.match_id,
+        reports.match_result,
+        reports.opponent_type,
+        reports.match_duration_seconds,
+        reports.client_ts,
+        reports.received_at,
+        reports.event_at,
+        reports.event_date
+    from {{ ref('int_events_time_corrected') }} as reports
+    {% if plan['partial'] -%}
+        {{ join_reprocessed('reports.user_id', 'reports.event_date') }}
+    {%- endif %}
+    where reports.event_name = 'match_played'
 
 ),
 
 earlier_matches as (
 
-    -- matches kept before the reprocessed dates are unchanged: their state carries over
-    {% if is_incremental() -%}
+    -- the user's matches kept before that day
+    {% if plan['partial'] -%}
         select
-            user_id,
-            match_id,
-            match_number,
-            last_non_loss_match_number
-        from {{ this }}
-        where event_date < {{ from_date }}
+            kept.user_id,
+            kept.match_id,
+            kept.match_number,
+            kept.last_non_loss_match_number
+        from {{ this }} as kept
+        inner join reprocessed
+            on
+                kept.user_id = reprocessed.user_id
+                and kept.event_date < reprocessed.from_date
     {%- else -%}
         select
-            cast(null as {{ dbt.type_string() }}) as user_id,
-            cast(null as {{ dbt.type_string() }}) as match_id,
+            cast(null as {{ uuid_type() }}) as user_id,
+            cast(null as {{ uuid_type() }}) as match_id,
             0 as match_number,
             0 as last_non_loss_match_number
         where false

@@ -1,3 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        on_schema_change='fail',
+        reprocess={
+            'scope': 'user_from_date',
+            'ids': 'uuid',
+            'user': 'user_id',
+            'date': 'snapshot_date',
+            'parents': {'fct_user_daily_activity': 0},
+            'publish': {'user': 'user_id', 'date': 'snapshot_date'},
+            'vars': ['eligibility_days'],
+            'as_of': {
+                'item': 'last_complete_day',
+                'rows': "{row}.snapshot_date > least(cast({old} as date), cast({new} as date))",
+            },
+        }
+    )
+}}
+
+{#- a snapshot at d depends on the session days d - eligibility_days + 1 .. d: a user's
+    snapshots from the first changed session day on; when the last complete day moved, every
+    user's snapshots after the earlier of the two. -#}
+{%- set plan = reprocessing_plan() -%}
+{%- set window_days = var('eligibility_days') - 1 %}
+
 with
 
 as_of as (
@@ -9,6 +36,40 @@ as_of as (
 
 ),
 
+{% if plan['partial'] -%}
+
+    reprocessed as (
+
+        select
+            changed.user_id,
+            min(changed.from_date) as from_date
+        from (
+            {{ reprocess_keys(plan) }}
+            {% if plan['as_of'] -%}
+                union all
+                select
+                    {{ dbt.safe_cast('daily.user_id', uuid_type()) }} as user_id,
+                    cast({{ dbt.dateadd(
+                        'day', 1,
+                        "least(cast(" ~ sql_literal(plan['as_of']['old']) ~ " as date), cast("
+                        ~ sql_literal(plan['as_of']['new']) ~ " as date))"
+                    ) }} as date) as from_date
+                from {{ ref('fct_user_daily_activity') }} as daily
+                where
+                    daily.sessions > 0
+                    and daily.activity_date > cast({{ dbt.dateadd(
+                        'day', -1 * window_days,
+                        "least(cast(" ~ sql_literal(plan['as_of']['old']) ~ " as date), cast("
+                        ~ sql_literal(plan['as_of']['new']) ~ " as date))"
+                    ) }} as date)
+            {%- endif %}
+        ) as changed
+        group by 1
+
+    ),
+
+{%- endif %}
+
 session_days as (
 
     select
@@ -17,6 +78,14 @@ session_days as (
         as_of.as_of_date
     from {{ ref('fct_user_daily_activity') }} as daily
     cross join as_of
+    {% if plan['partial'] -%}
+        inner join reprocessed
+            on
+                {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = reprocessed.user_id
+                and daily.activity_date >= cast({{
+                    dbt.dateadd('day', -1 * window_days, 'reprocessed.from_date')
+                }} as date)
+    {%- endif %}
     where daily.sessions > 0 and daily.activity_date <= as_of.last_complete_day
 
 ),

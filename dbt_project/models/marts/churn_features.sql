@@ -1,10 +1,20 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='snapshot_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'user_from_date',
+            'user': 'user_id',
+            'date': 'snapshot_date',
+            'parents': {
+                'int_user_snapshot_dates': 0,
+                'int_user_running_totals': 0,
+                'fct_user_daily_activity': 0,
+            },
+            'publish': {'user': 'user_id', 'date': 'snapshot_date'},
+            'vars': ['eligibility_days'],
+        }
     )
 }}
 
@@ -25,136 +35,55 @@
         rows between unbounded preceding and current row
     )
 {%- endset -%}
-{#- snapshots run to the day before the previous as-of: what came since was received later -#}
-{%- set from_date = reprocess_from_date('snapshot_date', lookback_days=-1) -%}
-{#- active days from here on are read one by one; earlier ones only as a carried state -#}
-{%- set window_start = "cast(" ~ dbt.dateadd('day', 1 - lookback_days, from_date) ~ " as date)" -%}
-{#- the latest active day up to an eligible d is at most eligibility_days - 1 days before it -#}
-{%- set state_lookback = 1 - var('eligibility_days') -%}
-{%- set state_start = "cast(" ~ dbt.dateadd('day', state_lookback, from_date) ~ " as date)" %}
-
--- depends_on: {{ ref('int_events_time_corrected') }}
+{#- a user's snapshots from the first changed day on; they read the active days of their
+    windows, and the user's running totals for the rest of the history -#}
+{%- set plan = reprocessing_plan() %}
 
 with
+
+{% if plan['partial'] -%}
+    reprocessed as (
+
+        {{ reprocess_keys(plan, ids='uuid') }}
+
+    ),
+{%- endif %}
 
 snapshots as (
 
     select
-        user_id,
-        snapshot_date,
-        {{ dbt.datediff(day_number, 'snapshot_date', 'day') }} as day_number
-    from {{ ref('int_user_snapshot_dates') }}
-    where snapshot_date >= {{ from_date }}
+        snapshots.user_id,
+        snapshots.snapshot_date,
+        {{ dbt.datediff(day_number, 'snapshots.snapshot_date', 'day') }} as day_number
+    from {{ ref('int_user_snapshot_dates') }} as snapshots
+    {% if plan['partial'] -%}
+        inner join reprocessed
+            on
+                snapshots.user_id = reprocessed.user_id
+                and snapshots.snapshot_date >= reprocessed.from_date
+    {%- endif %}
 
 ),
 
 daily as (
 
     select
-        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
-        activity_date,
-        first_event_at,
-        last_event_at,
-        sessions,
-        sessions_lobby,
-        sessions_matchmaking,
-        sessions_invite,
-        matches,
-        wins,
-        losses,
-        bot_matches,
-        rage_quits,
-        disconnects_network,
-        disconnects_quit,
-        disconnects_crash,
-        match_seconds,
-        max_loss_streak,
-        loss_streak_at_day_end,
-        {{ dbt.datediff(day_number, 'activity_date', 'day') }} as day_number
-    from {{ ref('fct_user_daily_activity') }}
-
-),
-
-closed_gaps as (
-
-    -- a gap is known once the session that closes it has started
-    select
-        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
-        cast(next_started_at as date) as activity_date,
-        count(*) as gaps_closed,
-        -- summed in whole microseconds: exact, whatever the order of the rows
-        sum(cast(round(gap_seconds * 1000000) as bigint)) as gap_microseconds_closed,
-        max(gap_days) as gap_days_max
-    from {{ ref('fct_inactivity_gaps') }}
-    where not is_open
-    group by 1, 2
-
-),
-
-daily_with_gaps as (
-
-    select
-        daily.*,
-        closed_gaps.gaps_closed,
-        closed_gaps.gap_microseconds_closed,
-        closed_gaps.gap_days_max
-    from daily
-    left join closed_gaps
-        on
-            daily.user_id = closed_gaps.user_id
-            and daily.activity_date = closed_gaps.activity_date
-
-),
-
-carried_state as (
-
-    -- everything before state_start, summed up as one row per user the day before it
-    select
-        user_id,
-        {{ dbt.datediff(day_number, state_start, 'day') }} - 1 as day_number,
-        max(case when sessions > 0 then day_number end) as session_day_number,
-        max(last_event_at) as last_event_at,
-        min(first_event_at) as first_event_at,
-        sum(gaps_closed) as gaps_closed,
-        sum(gap_microseconds_closed) as gap_microseconds_closed,
-        max(gap_days_max) as gap_days_max,
-        -- the streak after the latest day with matches
-        {{ max_by(
-            'loss_streak_at_day_end',
-            ['loss_streak_at_day_end is not null', 'day_number']
-        ) }} as loss_streak_at_day_end
-    from daily_with_gaps
-    where activity_date < {{ state_start }}
-    group by 1
-
-),
-
-state_rows as (
-
-    select
-        user_id,
-        day_number,
-        case when sessions > 0 then day_number end as session_day_number,
-        last_event_at,
-        first_event_at,
-        gaps_closed,
-        gap_microseconds_closed,
-        gap_days_max,
-        loss_streak_at_day_end
-    from daily_with_gaps
-    where activity_date >= {{ state_start }}
-    union all
-    select
-        user_id,
-        day_number,
-        session_day_number,
-        last_event_at,
-        first_event_at,
-        gaps_closed,
-        gap_microseconds_closed,
-        gap_days_max,
-        loss_streak_at_day_end
-    from carried_state
+        {{ dbt.safe_cast('daily.user_id', uuid_type()) }} as user_id,
+        daily.activity_date,
+        {% for column in summed -%}
+            daily.{{ column }},
+        {% endfor -%}
+        daily.max_loss_streak,
+        {{ dbt.datediff(day_number, 'daily.activity_date', 'day') }} as day_number
+    from {{ ref('fct_user_daily_activity') }} as daily
+    {% if plan['partial'] -%}
+        inner join reprocessed
+            on
+                {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = reprocessed.user_id
+                and daily.activity_date >= cast({{
+                    dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
+                }} as date)
+    {%- endif %}
 
 ),
 
@@ -162,25 +91,30 @@ daily_state as (
 
     -- what is known about the user at the end of each active day, whole history included
     select
-        user_id,
-        day_number,
-        max(session_day_number) {{ whole_history }} as last_session_day_number,
-        max(last_event_at) {{ whole_history }} as last_event_at_to_date,
-        min(first_event_at) {{ whole_history }} as first_event_at_to_date,
-        coalesce(sum(gaps_closed) {{ whole_history }}, 0) as gaps_closed_to_date,
-        coalesce(sum(gap_microseconds_closed) {{ whole_history }}, 0)
-            as gap_microseconds_closed_to_date,
-        coalesce(max(gap_days_max) {{ whole_history }}, 0) as gap_max_days_to_date,
-        coalesce(
-            {{ last_non_null('loss_streak_at_day_end', 'user_id', 'day_number') }}, 0
-        ) as loss_streak_to_date
-    from state_rows
+        totals.user_id,
+        totals.day_number,
+        totals.last_session_day_number,
+        totals.last_event_at_to_date,
+        totals.first_event_at_to_date,
+        totals.gaps_closed_to_date,
+        totals.gap_microseconds_closed_to_date,
+        totals.gap_max_days_to_date,
+        totals.loss_streak_to_date
+    from {{ ref('int_user_running_totals') }} as totals
+    {% if plan['partial'] -%}
+        inner join reprocessed
+            on
+                totals.user_id = reprocessed.user_id
+                and totals.activity_date >= cast({{
+                    dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
+                }} as date)
+    {%- endif %}
 
 ),
 
 recent_days as (
 
-    -- running totals from window_start on: a window's sum is the difference of two of them
+    -- running sums over the days read: a window's sum is the difference of two of them
     select
         user_id,
         day_number,
@@ -191,7 +125,6 @@ recent_days as (
         {% endfor -%}
         activity_date
     from daily
-    where activity_date >= {{ window_start }}
 
 ),
 

@@ -1,31 +1,47 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='snapshot_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'user_from_date',
+            'user': 'user_id',
+            'date': 'snapshot_date',
+            'parents': {
+                'int_user_snapshot_dates': 0,
+                'fct_user_daily_activity': var('churn_horizon_days'),
+            },
+            'publish': {'user': 'user_id', 'date': 'snapshot_date'},
+            'vars': ['churn_horizon_days'],
+            'as_of': {
+                'item': 'last_complete_day',
+                'rows': "{row}.snapshot_date > " ~ dbt.dateadd(
+                    'day', -1 * var('churn_horizon_days'),
+                    "least(cast({old} as date), cast({new} as date))"
+                ) ~ " and {row}.snapshot_date <= " ~ dbt.dateadd(
+                    'day', -1 * var('churn_horizon_days'),
+                    "greatest(cast({old} as date), cast({new} as date))"
+                ),
+            },
+        }
     )
 }}
 
-{#- sessions changed from this event date on (or the snapshots after the last run start there) -#}
-{%- set changed_from = reprocess_from_date('snapshot_date', lookback_days=-1) -%}
-{#- a session on day x decides the labels of x - horizon .. x - 1 -#}
-{%- set from_date = "cast(" ~ dbt.dateadd('day', -1 * var('churn_horizon_days'), changed_from)
-    ~ " as date)" -%}
-{%- if is_incremental() and execute -%}
-    {#- censored rows resolve as the last complete day moves: recompute them all -#}
-    {%- set first_censored = run_query(
-        "select min(snapshot_date) from " ~ this ~ " where is_censored"
-    ).columns[0].values()[0] -%}
-    {%- if first_censored is not none -%}
-        {%- set from_date = "least(" ~ from_date ~ ", cast('" ~ first_censored ~ "' as date))" -%}
-    {%- endif -%}
-{%- endif %}
-
--- depends_on: {{ ref('int_events_time_corrected') }}
+{#- A label at d depends on the user's session days in (d, d + churn_horizon_days] and, for
+    censoring, on the last complete day: a session day x changes the labels of
+    x - churn_horizon_days .. x (config parents), and a move of the last complete day
+    resolves the labels whose horizon it passed (config as_of). -#}
+{%- set plan = reprocessing_plan() %}
 
 with
+
+{% if plan['partial'] -%}
+    reprocessed as (
+
+        {{ reprocess_keys(plan, ids='uuid') }}
+
+    ),
+{%- endif %}
 
 as_of as (
 
@@ -36,20 +52,46 @@ as_of as (
 snapshots as (
 
     select
-        user_id,
-        snapshot_date
-    from {{ ref('int_user_snapshot_dates') }}
-    where snapshot_date >= {{ from_date }}
+        snapshots.user_id,
+        snapshots.snapshot_date
+    from {{ ref('int_user_snapshot_dates') }} as snapshots
+    {% if plan['partial'] -%}
+        left join reprocessed
+            on snapshots.user_id = reprocessed.user_id
+        where
+            snapshots.snapshot_date >= reprocessed.from_date
+            -- the labels whose censoring the move of the last complete day changed
+            or {{ reprocess_as_of_rows('snapshots', plan) }}
+    {%- endif %}
 
 ),
+
+{% if plan['partial'] -%}
+    labelled_users as (
+
+        -- the session days after a user's first recomputed snapshot decide its labels
+        select
+            user_id,
+            min(snapshot_date) as snapshot_date
+        from snapshots
+        group by 1
+
+    ),
+{%- endif %}
 
 session_days as (
 
     select
-        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
-        activity_date
-    from {{ ref('fct_user_daily_activity') }}
-    where sessions > 0 and activity_date >= {{ from_date }}
+        {{ dbt.safe_cast('daily.user_id', uuid_type()) }} as user_id,
+        daily.activity_date
+    from {{ ref('fct_user_daily_activity') }} as daily
+    {% if plan['partial'] -%}
+        inner join labelled_users
+            on
+                {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = labelled_users.user_id
+                and daily.activity_date > labelled_users.snapshot_date
+    {%- endif %}
+    where daily.sessions > 0
 
 ),
 

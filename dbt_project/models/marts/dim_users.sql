@@ -1,19 +1,52 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        on_schema_change='fail',
+        reprocess={
+            'scope': 'user',
+            'user': 'user_id',
+            'parents': {'fct_user_daily_activity': 0, 'fct_sessions': 0},
+            'publish': {'user': 'user_id'},
+        }
+    )
+}}
+
+{#- a user's row sums their whole history: the users whose days or sessions changed -#}
+{%- set plan = reprocessing_plan() %}
+
 with
+
+{% if plan['partial'] -%}
+    reprocessed as (
+
+        {{ reprocess_keys(plan) }}
+
+    ),
+{%- endif %}
 
 daily as (
 
-    select * from {{ ref('fct_user_daily_activity') }}
+    select daily.* from {{ ref('fct_user_daily_activity') }} as daily
+    {% if plan['partial'] -%}
+        {{ join_reprocessed('daily.user_id') }}
+    {%- endif %}
 
 ),
 
 sessions as (
 
     select
-        user_id,
-        min(started_at) as first_session_at,
-        max(started_at) as last_session_at,
-        {{ min_by('entry_point', ['started_at', 'session_id']) }} as first_entry_point
-    from {{ ref('fct_sessions') }}
+        sessions.user_id,
+        min(sessions.started_at) as first_session_at,
+        max(sessions.started_at) as last_session_at,
+        -- the first session's entry point: null when that session sent no session_start
+        {{ min_by('sessions.entry_point', ['sessions.started_at', 'sessions.session_id']) }}
+            as first_entry_point
+    from {{ ref('fct_sessions') }} as sessions
+    {% if plan['partial'] -%}
+        {{ join_reprocessed('sessions.user_id') }}
+    {%- endif %}
     group by 1
 
 ),

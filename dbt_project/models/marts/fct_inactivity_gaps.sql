@@ -1,19 +1,33 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='previous_session_id',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'user_from_date',
+            'user': 'user_id',
+            'date': "coalesce(cast({row}.next_started_at as date), cast('9999-12-31' as date))",
+            'parents': {'fct_sessions': 0},
+            'publish': {'user': 'user_id', 'date': 'cast(next_started_at as date)'},
+            'vars': ['long_gap_days'],
+            'as_of': {'item': 'as_of_at', 'rows': '{row}.is_open'},
+        }
     )
 }}
 
-{%- set from_date = reprocess_from_date('cast(previous_ended_at as date)') -%}
+{#- A gap changes when a session from the user's first changed start day on changed: the gaps
+    whose next session starts from that day (or that are open), which includes the gap before
+    the first such session. -#}
+{%- set plan = reprocessing_plan() -%}
 {%- set session_order = ['started_at', 'session_id'] %}
 
--- depends_on: {{ ref('int_events_time_corrected') }}
-
 with
+
+as_of as (
+
+    select as_of_at from {{ ref('int_as_of_dates') }}
+
+),
 
 sessions as (
 
@@ -27,62 +41,55 @@ sessions as (
 
 ),
 
-as_of as (
+{% if plan['partial'] -%}
 
-    select as_of_at from {{ ref('int_as_of_dates') }}
+    reprocessed as (
 
-),
+        {{ reprocess_keys(plan) }}
 
-recent_sessions as (
+    ),
 
-    -- sessions that changed or arrived since the last run (all of them on a full build)
-    select * from sessions
-    where started_date >= {{ from_date }}
+    boundary_sessions as (
 
-),
+        -- the last session before the user's first changed start day: its gap's end may move
+        select
+            sessions.user_id,
+            {{ max_by('sessions.session_id', ['sessions.started_at', 'sessions.session_id']) }}
+                as session_id
+        from sessions
+        inner join reprocessed
+            on
+                sessions.user_id = reprocessed.user_id
+                and sessions.started_date < reprocessed.from_date
+        group by 1
 
-touched_users as (
+    ),
 
-    select distinct user_id from recent_sessions
+    scope as (
 
-),
+        select sessions.*
+        from sessions
+        inner join reprocessed
+            on
+                sessions.user_id = reprocessed.user_id
+                and sessions.started_date >= reprocessed.from_date
+        union all
+        select sessions.*
+        from sessions
+        inner join boundary_sessions
+            on sessions.session_id = boundary_sessions.session_id
 
-reopened_sessions as (
+    ),
 
-    -- the session before a user's first recent one: the gap after it now has an end
-    select
-        sessions.user_id,
-        {{ max_by('sessions.session_id', session_order) }} as session_id
-    from sessions
-    inner join touched_users
-        on sessions.user_id = touched_users.user_id
-    where sessions.started_date < {{ from_date }}
-    group by 1
+{%- else -%}
 
-),
+    scope as (
 
-last_sessions as (
+        select * from sessions
 
-    -- every user's last session: its open gap runs to the as-of time, which moved
-    select
-        user_id,
-        {{ max_by('session_id', session_order) }} as session_id
-    from sessions
-    group by 1
+    ),
 
-),
-
-scope as (
-
-    select * from sessions
-    where
-        started_date >= {{ from_date }}
-        {% if is_incremental() -%}
-            or session_id in (select reopened.session_id from reopened_sessions as reopened)
-            or session_id in (select latest.session_id from last_sessions as latest)
-        {%- endif %}
-
-),
+{%- endif %}
 
 ordered as (
 
@@ -102,31 +109,49 @@ gaps as (
 
     -- every session opens a gap; the last one of a user stays open until the as-of time
     select
-        ordered.user_id,
-        ordered.session_id as previous_session_id,
-        ordered.next_session_id,
-        ordered.ended_at as previous_ended_at,
-        ordered.next_started_at,
-        coalesce(ordered.next_started_at, as_of.as_of_at) as gap_ended_at,
-        ordered.next_session_id is null as is_open,
-        coalesce(ordered.next_started_at < ordered.ended_at, false) as is_overlap
+        user_id,
+        session_id as previous_session_id,
+        next_session_id,
+        ended_at as previous_ended_at,
+        next_started_at
     from ordered
-    cross join as_of
+    {% if plan['partial'] and plan['as_of'] -%}
+        -- the as-of time moved: every other user's open gap runs to the new one
+        union all
+        select
+            kept.user_id,
+            kept.previous_session_id,
+            kept.next_session_id,
+            kept.previous_ended_at,
+            kept.next_started_at
+        from {{ this }} as kept
+        where
+            kept.is_open
+            and kept.user_id not in (select reprocessed.user_id from reprocessed)
+    {%- endif %}
 
 ),
 
 measured as (
 
     select
-        *,
+        gaps.*,
+        coalesce(gaps.next_started_at, as_of.as_of_at) as gap_ended_at,
+        gaps.next_session_id is null as is_open,
+        coalesce(gaps.next_started_at < gaps.previous_ended_at, false) as is_overlap,
         case
-            when gap_ended_at > previous_ended_at
+            when coalesce(gaps.next_started_at, as_of.as_of_at) > gaps.previous_ended_at
                 then
-                    {{ dbt.datediff('previous_ended_at', 'gap_ended_at', 'microsecond') }}
+                    {{ dbt.datediff(
+                        'gaps.previous_ended_at',
+                        'coalesce(gaps.next_started_at, as_of.as_of_at)',
+                        'microsecond'
+                    ) }}
                     / 1000000.0
             else 0
         end as gap_seconds
     from gaps
+    cross join as_of
 
 ),
 

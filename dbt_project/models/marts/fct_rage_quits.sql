@@ -1,19 +1,31 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='rage_quit_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'session',
+            'session': 'session_id',
+            'parents': {'int_events_time_corrected': 0, 'int_matches_deduplicated': 0},
+            'publish': {'user': 'user_id', 'session': 'session_id', 'date': 'rage_quit_date'},
+            'vars': ['rage_quit_window_seconds'],
+        }
     )
 }}
 
 {%- set window_microseconds = '1000000 * ' ~ var('rage_quit_window_seconds') -%}
-{%- set from_date = reprocess_from_date('rage_quit_date') -%}
-{#- a pair may straddle midnight: read one day before the recomputed dates -#}
-{%- set read_from_date = dbt.dateadd('day', -1, from_date) -%}
+{%- set plan = reprocessing_plan() %}
 
 with
+
+{% if plan['partial'] -%}
+    -- a rage quit pairs two events of one session: whole sessions are recomputed
+    changed_sessions as (
+
+        {{ reprocess_keys(plan, ids='uuid') }}
+
+    ),
+{%- endif %}
 
 quits as (
 
@@ -27,7 +39,9 @@ quits as (
     where
         event_name = 'disconnect'
         and disconnect_reason = 'quit'
-        and event_date >= {{ read_from_date }}
+        {% if plan['partial'] %}
+            and session_id in (select changed.session_id from changed_sessions as changed)
+        {%- endif %}
 
 ),
 
@@ -45,7 +59,9 @@ matches as (
     from {{ ref('int_matches_deduplicated') }}
     where
         match_result in ('loss', 'disconnect')
-        and event_date >= {{ read_from_date }}
+        {% if plan['partial'] %}
+            and session_id in (select changed.session_id from changed_sessions as changed)
+        {%- endif %}
 
 ),
 
@@ -128,7 +144,6 @@ rage_quits as (
 final as (
 
     select * from rage_quits
-    where rage_quit_date >= {{ from_date }}
 
 )
 

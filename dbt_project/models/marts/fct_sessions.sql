@@ -1,30 +1,40 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='session_id',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'session',
+            'session': 'session_id',
+            'parents': {
+                'int_events_time_corrected': 0,
+                'int_matches_deduplicated': 0,
+                'fct_rage_quits': 0,
+            },
+            'publish': {'user': 'user_id', 'session': 'session_id', 'date': 'started_date'},
+        }
     )
 }}
 
 {%- set session_order = ['client_ts', 'received_at', 'event_id'] -%}
+{%- set plan = reprocessing_plan() %}
 
 with
+
+{% if plan['partial'] -%}
+    changed_sessions as (
+
+        {{ reprocess_keys(plan, ids='uuid') }}
+
+    ),
+{%- endif %}
 
 events as (
 
     select * from {{ ref('int_events_time_corrected') }}
-    {% if is_incremental() -%}
-        -- sessions that received an event since the latest one already summarized, or on an
-        -- older receive date that changed since the last run
-        where session_id in (
-            select received.session_id
-            from {{ ref('int_events_time_corrected') }} as received
-            where received.receive_date >= {{
-                incremental_start_date('last_received_at', ref('int_events_time_corrected'))
-            }}
-        )
+    {% if plan['partial'] -%}
+        -- sessions whose events, kept matches or rage quits changed
+        where session_id in (select changed.session_id from changed_sessions as changed)
     {%- endif %}
 
 ),
@@ -86,7 +96,9 @@ match_totals as (
         {{ count_where("opponent_type = 'bot'") }} as bot_matches,
         sum(match_duration_seconds) as match_seconds
     from {{ ref('int_matches_deduplicated') }}
-    where session_id in (select summarized.session_id from event_totals as summarized)
+    {% if plan['partial'] -%}
+        where session_id in (select changed.session_id from changed_sessions as changed)
+    {%- endif %}
     group by 1
 
 ),
@@ -97,6 +109,11 @@ rage_quit_totals as (
         {{ dbt.safe_cast('session_id', uuid_type()) }} as session_id,
         count(*) as rage_quits
     from {{ ref('fct_rage_quits') }}
+    {% if plan['partial'] -%}
+        where
+            {{ dbt.safe_cast('session_id', uuid_type()) }}
+            in (select changed.session_id from changed_sessions as changed)
+    {%- endif %}
     group by 1
 
 ),

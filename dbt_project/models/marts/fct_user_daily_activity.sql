@@ -1,28 +1,58 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='activity_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        post_hook="{{ record_input_state(ref('int_events_time_corrected')) }}"
+        reprocess={
+            'scope': 'user_date',
+            'user': 'user_id',
+            'date': 'activity_date',
+            'parents': {
+                'int_events_time_corrected': 0,
+                'int_matches_deduplicated': 0,
+                'fct_sessions': 0,
+                'fct_rage_quits': 0,
+            },
+            'publish': {'user': 'user_id', 'date': 'activity_date'},
+        }
     )
 }}
 
-{%- set from_date = reprocess_from_date('activity_date') -%}
+{#- a (user, day) row depends on that user's events, matches, session starts and rage quits of
+    that day only: the days whose inputs changed are recomputed -#}
+{%- set plan = reprocessing_plan() %}
 
 with
+
+{% if plan['partial'] -%}
+    reprocessed as (
+
+        {{ reprocess_keys(plan, ids='uuid') }}
+
+    ),
+
+    reprocessed_ids as (
+
+        {{ reprocess_keys(plan, ids='string') }}
+
+    ),
+{%- endif %}
 
 session_days as (
 
     select
-        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
-        started_date as activity_date,
+        {{ dbt.safe_cast('sessions.user_id', uuid_type()) }} as user_id,
+        sessions.started_date as activity_date,
         cast(count(*) as integer) as sessions,
-        {{ count_where("entry_point = 'lobby'") }} as sessions_lobby,
-        {{ count_where("entry_point = 'matchmaking'") }} as sessions_matchmaking,
-        {{ count_where("entry_point = 'invite'") }} as sessions_invite
-    from {{ ref('fct_sessions') }}
-    where started_date >= {{ from_date }}
+        {{ count_where("sessions.entry_point = 'lobby'") }} as sessions_lobby,
+        {{ count_where("sessions.entry_point = 'matchmaking'") }} as sessions_matchmaking,
+        {{ count_where("sessions.entry_point = 'invite'") }} as sessions_invite
+    from {{ ref('fct_sessions') }} as sessions
+    {% if plan['partial'] -%}
+        {{ join_reprocessed(
+            'sessions.user_id', 'sessions.started_date', keys='reprocessed_ids'
+        ) }}
+    {%- endif %}
     group by 1, 2
 
 ),
@@ -30,20 +60,22 @@ session_days as (
 match_days as (
 
     select
-        user_id,
-        event_date as activity_date,
+        matches.user_id,
+        matches.event_date as activity_date,
         cast(count(*) as integer) as matches,
-        {{ count_where("match_result = 'win'") }} as wins,
-        {{ count_where("match_result = 'loss'") }} as losses,
-        {{ count_where("match_result = 'disconnect'") }} as match_disconnects,
-        {{ count_where("opponent_type = 'bot'") }} as bot_matches,
-        cast(sum(match_duration_seconds) as bigint) as match_seconds,
-        cast(max(loss_streak_after) as integer) as max_loss_streak,
+        {{ count_where("matches.match_result = 'win'") }} as wins,
+        {{ count_where("matches.match_result = 'loss'") }} as losses,
+        {{ count_where("matches.match_result = 'disconnect'") }} as match_disconnects,
+        {{ count_where("matches.opponent_type = 'bot'") }} as bot_matches,
+        cast(sum(matches.match_duration_seconds) as bigint) as match_seconds,
+        cast(max(matches.loss_streak_after) as integer) as max_loss_streak,
         -- streak numbers only grow with match_number, so the day's last match has the maxima
-        cast(max(match_number) - max(last_non_loss_match_number) as integer)
+        cast(max(matches.match_number) - max(matches.last_non_loss_match_number) as integer)
             as loss_streak_at_day_end
-    from {{ ref('int_matches_deduplicated') }}
-    where event_date >= {{ from_date }}
+    from {{ ref('int_matches_deduplicated') }} as matches
+    {% if plan['partial'] -%}
+        {{ join_reprocessed('matches.user_id', 'matches.event_date') }}
+    {%- endif %}
     group by 1, 2
 
 ),
@@ -51,16 +83,18 @@ match_days as (
 event_days as (
 
     select
-        user_id,
-        event_date as activity_date,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
+        events.user_id,
+        events.event_date as activity_date,
+        min(events.event_at) as first_event_at,
+        max(events.event_at) as last_event_at,
         cast(count(*) as integer) as events,
-        {{ count_where("disconnect_reason = 'network'") }} as disconnects_network,
-        {{ count_where("disconnect_reason = 'quit'") }} as disconnects_quit,
-        {{ count_where("disconnect_reason = 'crash'") }} as disconnects_crash
-    from {{ ref('int_events_time_corrected') }}
-    where event_date >= {{ from_date }}
+        {{ count_where("events.disconnect_reason = 'network'") }} as disconnects_network,
+        {{ count_where("events.disconnect_reason = 'quit'") }} as disconnects_quit,
+        {{ count_where("events.disconnect_reason = 'crash'") }} as disconnects_crash
+    from {{ ref('int_events_time_corrected') }} as events
+    {% if plan['partial'] -%}
+        {{ join_reprocessed('events.user_id', 'events.event_date') }}
+    {%- endif %}
     group by 1, 2
 
 ),
@@ -68,11 +102,15 @@ event_days as (
 rage_quit_days as (
 
     select
-        {{ dbt.safe_cast('user_id', uuid_type()) }} as user_id,
-        rage_quit_date as activity_date,
+        {{ dbt.safe_cast('rage_quits.user_id', uuid_type()) }} as user_id,
+        rage_quits.rage_quit_date as activity_date,
         cast(count(*) as integer) as rage_quits
-    from {{ ref('fct_rage_quits') }}
-    where rage_quit_date >= {{ from_date }}
+    from {{ ref('fct_rage_quits') }} as rage_quits
+    {% if plan['partial'] -%}
+        {{ join_reprocessed(
+            'rage_quits.user_id', 'rage_quits.rage_quit_date', keys='reprocessed_ids'
+        ) }}
+    {%- endif %}
     group by 1, 2
 
 ),

@@ -1,26 +1,28 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='receive_date',
+        incremental_strategy='replace_scope',
         on_schema_change='fail',
-        pre_hook="{{ delete_receive_dates_gone_from(source('respawn', 'events')) }}",
-        post_hook="{{ record_input_state(source('respawn', 'events')) }}"
+        reprocess={
+            'scope': 'receive_date',
+            'source': ['respawn', 'events'],
+            'ids': 'uuid',
+            'publish': {'user': 'user_id', 'session': 'session_id', 'date': 'receive_date'},
+        }
     )
 }}
+
+{%- set plan = reprocessing_plan() %}
 
 with
 
 source as (
 
     select * from {{ source('respawn', 'events') }}
-    {% if is_incremental() %}
-        -- whole receive dates: the latest staged (it may have been partial), and any older one
-        -- loaded or changed since the last run (a backfill)
-        where receive_date >= {{
-            incremental_start_date('receive_date', source('respawn', 'events'))
-        }}
-    {% endif %}
+    {% if plan['partial'] -%}
+        -- whole receive dates: those whose kept copies changed since the last run
+        where {{ in_reprocess_scope(none, plan) }}
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,427 @@
+{#-
+    The reprocessing rule of every incremental model (docs/analytics-engineers.md, "Incremental
+    runs"): a run replaces the rows of a key set, and the key set comes from the rows its
+    parents replaced.
+
+    A model declares in `config(reprocess={...})`:
+      scope    how its rows are keyed: `session`, `user`, `user_date`, `user_from_date` (a
+               user's rows from a day on) or `receive_date` (staging only);
+      user / session / date   its columns (or expressions of `{row}`) that hold those keys;
+      ids      `uuid` when its ids are typed as UUIDs (staging, intermediate);
+      parents  {model: days}: the models whose changes reach it, and how many days earlier
+               than a parent's changed day its own rows can change (labels: the horizon);
+      publish  {user, session, date}: the columns its own published changes carry;
+      vars     the vars it reads: another value rebuilds all its rows;
+      as_of    {item, rows}: the reference it reads from int_as_of_dates (`as_of_at` or
+               `last_complete_day`), and which of its rows move when that reference moves.
+
+    A run (`reprocessing_plan`) reads what each parent replaced in the parent's latest run (the
+    parent's published changes). From it come the model's keys (`reprocess_keys`); the model
+    recomputes the rows of those keys, and the `replace_scope` strategy deletes the rows in
+    scope and inserts the recomputed ones in scope (`in_reprocess_scope`), after publishing the
+    rows in scope that differ, both in their old and in their new version. Every other row is
+    kept, which is exact as long as a model's rows outside its scope depend only on parent rows
+    outside the parents' published changes: each model's SQL reads what its keys need.
+
+    The model rebuilds all its rows (the plan is not `partial`) when it has no record, was
+    built with other vars, missed a run of a parent (its record of what it consumed is neither
+    the parent's latest batch nor the one before) or a parent was rebuilt in full (published
+    `is_everything`). A build that is not incremental publishes `is_everything`.
+-#}
+
+{% macro reprocessing_state_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema, identifier='dbt_reprocessing_state'
+    )) }}
+{%- endmacro %}
+
+{% macro reprocessing_changes_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema, identifier='dbt_reprocessing_changes'
+    )) }}
+{%- endmacro %}
+
+{#- Created once per invocation (on-run-start): hooks of parallel threads only write rows. -#}
+{% macro create_reprocessing_tables() -%}
+    create table if not exists {{ reprocessing_state_relation() }} (
+        model_name {{ dbt.type_string() }},
+        item {{ dbt.type_string() }},
+        value {{ dbt.type_string() }}
+    );
+    create table if not exists {{ reprocessing_changes_relation() }} (
+        model_name {{ dbt.type_string() }},
+        is_everything boolean,
+        user_id {{ dbt.type_string() }},
+        session_id {{ dbt.type_string() }},
+        change_date date
+    )
+{%- endmacro %}
+
+{% macro sql_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- else -%}
+        '{{ (value | string) | replace("'", "''") }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro sql_name_list(names) -%}
+    {%- for name in names -%}{{ sql_literal(name) }}{{ ", " if not loop.last }}{%- endfor -%}
+{%- endmacro %}
+
+{% macro reprocess_config() -%}
+    {{ return(config.get('reprocess') or {}) }}
+{%- endmacro %}
+
+{#- The values of the vars the model reads, as one string (its record compares it). -#}
+{% macro reprocess_vars_signature() -%}
+    {%- set parts = [] -%}
+    {%- for name in reprocess_config().get('vars', []) -%}
+        {%- do parts.append(name ~ '=' ~ var(name)) -%}
+    {%- endfor -%}
+    {{ return(parts | join('; ')) }}
+{%- endmacro %}
+
+{#- The model's reference from int_as_of_dates (config as_of.item), as text; none when unset. -#}
+{% macro current_as_of() -%}
+    {%- set item = reprocess_config()['as_of']['item'] -%}
+    {%- set values = run_query(
+        "select cast(" ~ item ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('int_as_of_dates')
+    ).columns[0].values() -%}
+    {{ return(values[0] if values else none) }}
+{%- endmacro %}
+
+{#- What this run of the model reprocesses: {partial, parents, as_of, dates}. `partial` false
+    means every row; else the changes of `parents` (those that ran since this model did), the
+    move of the as-of reference (`as_of`: {old, new}, or none) and, for staging, the receive
+    `dates` whose input changed. -#}
+{% macro reprocessing_plan() -%}
+    {%- set plan = {'partial': false, 'parents': [], 'as_of': none, 'dates': []} -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set cfg = reprocess_config() -%}
+    {%- set parents = (cfg.get('parents') or {}).keys() | list -%}
+    {%- set names = sql_name_list([this.identifier] + parents) -%}
+    {%- set rows = run_query(
+        "select model_name, item, value from " ~ reprocessing_state_relation()
+        ~ " where model_name in (" ~ names ~ ") union all select distinct model_name,"
+        ~ " 'rebuilt', 'true' from " ~ reprocessing_changes_relation()
+        ~ " where is_everything and model_name in (" ~ names ~ ")"
+    ).rows -%}
+    {%- set state = {} -%}
+    {%- for row in rows -%}
+        {%- do state.setdefault(row[0], {}).update({row[1]: row[2]}) -%}
+    {%- endfor -%}
+    {%- set mine = state.get(this.identifier) -%}
+    {%- if mine is none or mine.get('vars') != reprocess_vars_signature() -%}
+        {{ return(plan) }}
+    {%- endif -%}
+    {%- set changed = [] -%}
+    {%- for parent in parents -%}
+        {%- set theirs = state.get(parent, {}) -%}
+        {%- set consumed = mine.get('consumed:' ~ parent) -%}
+        {%- if theirs.get('batch') is none or consumed is none -%}
+            {{ return(plan) }}
+        {%- elif consumed == theirs.get('previous_batch') -%}
+            {%- if theirs.get('rebuilt') -%}
+                {#- its latest run rebuilt every row -#}
+                {{ return(plan) }}
+            {%- endif -%}
+            {%- do changed.append(parent) -%}
+        {%- elif consumed != theirs.get('batch') -%}
+            {#- the parent ran more than once since: its earlier changes are gone -#}
+            {{ return(plan) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if cfg.get('as_of') -%}
+        {%- set recorded = mine.get(cfg['as_of']['item']) -%}
+        {%- set now = current_as_of() -%}
+        {%- if recorded is none or now is none -%}
+            {{ return(plan) }}
+        {%- elif recorded != now -%}
+            {%- do plan.update({'as_of': {'old': recorded, 'new': now}}) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if cfg.get('scope') == 'receive_date' -%}
+        {%- set dates = changed_receive_dates(source(*cfg['source'])) -%}
+        {%- if dates is none -%}
+            {{ return(plan) }}
+        {%- endif -%}
+        {%- do plan.update({'dates': dates}) -%}
+    {%- endif -%}
+    {%- do plan.update({'partial': true, 'parents': changed}) -%}
+    {{ return(plan) }}
+{%- endmacro %}
+
+{#- Whether this run recomputes only the keys of its plan (else: every row). -#}
+{% macro reprocessing_is_partial() -%}
+    {{ return(reprocessing_plan()['partial']) }}
+{%- endmacro %}
+
+{#- The key set of this run, as a select: `session_id`; `user_id`; `user_id, change_date`; or
+    `user_id, from_date` (the earliest day of the user whose rows may have changed). Ids are
+    cast to `ids` (`uuid` or `string`; default: the model's config), to join inputs cheaply. -#}
+{% macro reprocess_keys(plan=none, ids=none) -%}
+    {%- if not execute -%}
+        {#- parsing, or linting: an empty key set -#}
+        {{ return(
+            "select cast(null as " ~ dbt.type_string() ~ ") as user_id, cast(null as "
+            ~ dbt.type_string() ~ ") as session_id, cast(null as date) as change_date,"
+            ~ " cast(null as date) as from_date where 1 = 0"
+        ) }}
+    {%- endif -%}
+    {%- set plan = plan or reprocessing_plan() -%}
+    {%- set cfg = reprocess_config() -%}
+    {%- set kind = cfg['scope'] -%}
+    {%- set ids = uuid_type() if (ids or cfg.get('ids')) == 'uuid' else dbt.type_string() -%}
+    {%- set changes = reprocessing_changes_relation() -%}
+    {%- set parents = plan['parents'] -%}
+    {%- if kind == 'session' -%}
+        select distinct cast(session_id as {{ ids }}) as session_id
+        from {{ changes }}
+        where session_id is not null and model_name in ({{ sql_name_list(parents or ['']) }})
+    {%- elif kind == 'user' -%}
+        select distinct cast(user_id as {{ ids }}) as user_id
+        from {{ changes }}
+        where user_id is not null and model_name in ({{ sql_name_list(parents or ['']) }})
+    {%- elif kind == 'user_date' -%}
+        select distinct cast(user_id as {{ ids }}) as user_id, change_date
+        from {{ changes }}
+        where
+            user_id is not null and change_date is not null
+            and model_name in ({{ sql_name_list(parents or ['']) }})
+    {%- elif kind == 'user_from_date' -%}
+        select cast(user_id as {{ ids }}) as user_id, min(from_date) as from_date
+        from (
+            {%- for parent in parents %}
+                select
+                    user_id,
+                    cast({{ dbt.dateadd(
+                        'day', -1 * cfg['parents'][parent], 'change_date'
+                    ) }} as date) as from_date
+                from {{ changes }}
+                where
+                    model_name = {{ sql_literal(parent) }}
+                    and user_id is not null and change_date is not null
+                {{ 'union all' if not loop.last }}
+            {%- else %}
+                select
+                    cast(null as {{ dbt.type_string() }}) as user_id,
+                    cast(null as date) as from_date
+                where 1 = 0
+            {%- endfor %}
+        ) as changed
+        group by 1
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("reprocess scope " ~ kind ~ " has no key set") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- An inner join of an input's rows to the key set of CTE `keys` (`reprocess_keys`), so that
+    a model reads what its keys need: `user` is a changed user, and `day` the changed day (scope
+    user_date) or on or after the user's first changed day minus `lookback_days` (scope
+    user_from_date). -#}
+{% macro join_reprocessed(user, day=none, keys='reprocessed', lookback_days=0) -%}
+    {%- set kind = reprocess_config().get('scope') if execute else 'user' -%}
+    inner join {{ keys }}
+        on
+            {{ user }} = {{ keys }}.user_id
+            {%- if kind == 'user_date' %}
+                and {{ day }} = {{ keys }}.change_date
+            {%- elif kind == 'user_from_date' and day is not none %}
+                and {{ day }} >= cast({{
+                    dbt.dateadd('day', -1 * lookback_days, keys ~ '.from_date')
+                }} as date)
+            {%- endif %}
+{%- endmacro %}
+
+{#- A column of the model's rows (config `user`, `session`, `date`) for the row alias `row`: a
+    plain column name, or an expression in which `{row}` stands for the alias. -#}
+{% macro reprocess_column(name, row) -%}
+    {%- set expression = reprocess_config()[name] -%}
+    {{ qualified(expression if '{row}' in expression else '{row}.' ~ expression, row) }}
+{%- endmacro %}
+
+{#- `expression` with `{row}.` qualifying its columns by the alias `row`, or unqualified. -#}
+{% macro qualified(expression, row) -%}
+    {{ expression | replace('{row}.', row ~ '.' if row else '') | replace('{row}', row or '') }}
+{%- endmacro %}
+
+{#- True for the rows (alias `row`) this run replaces: the same predicate deletes the model's
+    rows and selects the recomputed ones, so that exactly the keys of the plan are replaced. -#}
+{% macro in_reprocess_scope(row, plan=none) -%}
+    {%- if not execute -%}
+        {#- parsing, or linting -#}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set plan = plan or reprocessing_plan() -%}
+    {%- set cfg = reprocess_config() -%}
+    {%- set kind = cfg['scope'] -%}
+    {%- if not plan['partial'] -%}
+        true
+    {%- else -%}
+        (
+        {%- if kind == 'receive_date' -%}
+            {%- if plan['dates'] -%}
+                {{ qualified('{row}.receive_date', row) }} in (
+                    {%- for day in plan['dates'] -%}
+                        cast('{{ day }}' as date){{ ", " if not loop.last }}
+                    {%- endfor -%}
+                )
+            {%- else -%}
+                false
+            {%- endif -%}
+        {%- elif kind == 'session' -%}
+            {{ reprocess_column('session', row) }} in (
+                select reprocessed.session_id from ({{ reprocess_keys(plan) }}) as reprocessed
+            )
+        {%- elif kind == 'user' -%}
+            {{ reprocess_column('user', row) }} in (
+                select reprocessed.user_id from ({{ reprocess_keys(plan) }}) as reprocessed
+            )
+        {%- elif kind == 'user_date' -%}
+            exists (
+                select 1 from ({{ reprocess_keys(plan) }}) as reprocessed
+                where
+                    reprocessed.user_id = {{ reprocess_column('user', row) }}
+                    and reprocessed.change_date = {{ reprocess_column('date', row) }}
+            )
+        {%- else -%}
+            exists (
+                select 1 from ({{ reprocess_keys(plan) }}) as reprocessed
+                where
+                    reprocessed.user_id = {{ reprocess_column('user', row) }}
+                    and {{ reprocess_column('date', row) }} >= reprocessed.from_date
+            )
+        {%- endif -%}
+        or {{ reprocess_as_of_rows(row, plan) }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows (alias `row`) that move when the as-of reference moved from plan.as_of.old to
+    .new (config as_of.rows, in which `{row}`, `{old}` and `{new}` stand for them): `false`
+    when it did not move. -#}
+{% macro reprocess_as_of_rows(row, plan) -%}
+    {%- if not plan['as_of'] -%}
+        false
+    {%- else -%}
+        ({{ qualified(reprocess_config()['as_of']['rows'], row)
+            | replace('{old}', sql_literal(plan['as_of']['old']))
+            | replace('{new}', sql_literal(plan['as_of']['new'])) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Strategy step: publish the rows in scope that this run changes, in their old version (in
+    `target`) and their new one (in `computed`), as (user, session, date) of the model's
+    `publish` columns; the children read them. -#}
+{% macro publish_reprocessed(target, computed, columns, plan) -%}
+    {%- set cfg = reprocess_config() -%}
+    {%- set published = cfg['publish'] -%}
+    {%- set changes = reprocessing_changes_relation() -%}
+    delete from {{ changes }} where model_name = {{ sql_literal(this.identifier) }};
+    insert into {{ changes }} (model_name, is_everything, user_id, session_id, change_date)
+    select distinct
+        {{ sql_literal(this.identifier) }},
+        false,
+        cast({{ published.get('user', 'null') }} as {{ dbt.type_string() }}),
+        cast({{ published.get('session', 'null') }} as {{ dbt.type_string() }}),
+        cast({{ published.get('date', 'null') }} as date)
+    from (
+        (
+            select {{ columns }} from {{ target }} as replaced
+            where {{ in_reprocess_scope('replaced', plan) }}
+            except all
+            select {{ columns }} from {{ computed }} as computed
+            where {{ in_reprocess_scope('computed', plan) }}
+        )
+        union all
+        (
+            select {{ columns }} from {{ computed }} as computed
+            where {{ in_reprocess_scope('computed', plan) }}
+            except all
+            select {{ columns }} from {{ target }} as replaced
+            where {{ in_reprocess_scope('replaced', plan) }}
+        )
+    ) as changed;
+    delete from {{ reprocessing_state_relation() }}
+    where model_name = {{ sql_literal(this.identifier) }} and item = 'published';
+    insert into {{ reprocessing_state_relation() }} (model_name, item, value)
+    values ({{ sql_literal(this.identifier) }}, 'published', {{ sql_literal(invocation_id) }})
+{%- endmacro %}
+
+{#- Post-hook of every model (dbt_project.yml); a no-op for a model without `reprocess`. It
+    records this run: its batch (the invocation id) and the one before, the batch of each parent
+    it consumed, its vars and as-of reference. A run that did not go through the strategy (a
+    full build) publishes `is_everything`. -#}
+{% macro record_reprocessing() -%}
+    {%- set cfg = reprocess_config() -%}
+    {%- if not execute or not cfg -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set me = sql_literal(this.identifier) -%}
+    {%- set state = reprocessing_state_relation() -%}
+    {%- set changes = reprocessing_changes_relation() -%}
+    {%- set parents = (cfg.get('parents') or {}).keys() | list -%}
+    {%- set batches = {} -%}
+    {%- for row in run_query(
+        "select model_name, value from " ~ state ~ " where item = 'batch' and model_name in ("
+        ~ sql_name_list([this.identifier] + parents) ~ ")"
+    ).rows -%}
+        {%- do batches.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {%- set published_now -%}
+        exists (
+            select 1 from {{ state }}
+            where
+                model_name = {{ me }} and item = 'published'
+                and value = {{ sql_literal(invocation_id) }}
+        )
+    {%- endset -%}
+    delete from {{ changes }} where model_name = {{ me }} and not {{ published_now }};
+    insert into {{ changes }} (model_name, is_everything)
+    select {{ me }}, true where not {{ published_now }};
+    delete from {{ state }} where model_name = {{ me }};
+    insert into {{ state }} (model_name, item, value) values
+        ({{ me }}, 'batch', {{ sql_literal(invocation_id) }}),
+        ({{ me }}, 'previous_batch', {{ sql_literal(batches.get(this.identifier)) }}),
+        {%- for parent in parents %}
+            ({{ me }}, {{ sql_literal('consumed:' ~ parent) }},
+                {{ sql_literal(batches.get(parent)) }}),
+        {%- endfor %}
+        {%- if cfg.get('as_of') %}
+            ({{ me }}, {{ sql_literal(cfg['as_of']['item']) }}, {{ sql_literal(current_as_of()) }}),
+        {%- endif %}
+        ({{ me }}, 'vars', {{ sql_literal(reprocess_vars_signature()) }})
+    {%- if cfg.get('scope') == 'receive_date' -%}
+        ;
+        {{ record_source_fingerprints(source(*cfg['source']), plan=reprocessing_plan()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A data test's `where`: the rows of model `model_name` that its latest run changed (those of
+    the users, or for staging the receive dates, in its published changes), or every row when
+    that run rebuilt the model. Unchanged rows passed the same tests when they were written, so
+    a nightly test reads one night's rows, not the whole table. -#}
+{% macro reprocessed_rows(model_name) -%}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set cfg = graph.nodes['model.' ~ project_name ~ '.' ~ model_name].config.reprocess -%}
+    {%- set changes = reprocessing_changes_relation() -%}
+    {%- set of_model = "model_name = " ~ sql_literal(model_name) -%}
+    (
+        exists (select 1 from {{ changes }} where {{ of_model }} and is_everything)
+        {%- if cfg['scope'] == 'receive_date' %}
+            or receive_date in (select change_date from {{ changes }} where {{ of_model }})
+        {%- else %}
+            or {{ cfg.get('user', 'user_id') }} in (
+                select cast(user_id as {{ uuid_type() if cfg.get('ids') == 'uuid'
+                    else dbt.type_string() }})
+                from {{ changes }}
+                where {{ of_model }}
+            )
+        {%- endif %}
+    )
+{%- endmacro %}
