@@ -294,8 +294,8 @@
                     reprocessed.user_id = {{ reprocess_column('user', row) }}
                     and {{ reprocess_column('date', row) }} >= reprocessed.from_date
             )
-        {%- endif -%}
-        or {{ reprocess_as_of_rows(row, plan) }}
+        {%- endif %}
+            or {{ reprocess_as_of_rows(row, plan) }}
         )
     {%- endif -%}
 {%- endmacro %}
