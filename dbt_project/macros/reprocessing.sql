@@ -408,7 +408,12 @@
     {%- if not execute -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- set cfg = graph.nodes['model.' ~ project_name ~ '.' ~ model_name].config.reprocess -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model_name) -%}
+    {%- set cfg = node.config.get('reprocess') if node else none -%}
+    {%- if not cfg -%}
+        {#- a table rebuilt on every run, or a source -#}
+        {{ return('true') }}
+    {%- endif -%}
     {%- set changes = reprocessing_changes_relation() -%}
     {%- set of_model = "model_name = " ~ sql_literal(model_name) -%}
     (

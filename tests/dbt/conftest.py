@@ -1,4 +1,5 @@
-"""One real `dbt build` per test session, on a temporary DuckDB warehouse.
+"""One real `dbt build` per test session, on a temporary DuckDB warehouse (dbt in this
+process, on the project parsed once: tests/dbt/harness.py).
 
 The session builds the project three times on the scenario of `scenario.py`: `history` (a
 full build with every data test and unit test, on HISTORY), `incremental` (the LATER events
@@ -9,8 +10,6 @@ of the warehouse.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,13 +22,11 @@ import pytest
 
 from ingestion.settings import warehouse_path
 from orchestration.warehouse.raw_schema import EVENT_COLUMNS, create_event_table
-from tests.dbt import scenario
-from tests.dbt.harness import Dbt
+from tests.dbt import guide, scenario
+from tests.dbt.harness import Dbt, DbtFailed
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "dbt_project"
-DBT = REPO / ".venv" / "bin" / "dbt"
-DBT_TIMEOUT_SECONDS = 240
 
 
 @dataclass(frozen=True)
@@ -53,21 +50,16 @@ class Build:
         return rows[0]
 
 
-def run_dbt(home: Path, target: Path, *args: str) -> list[dict[str, Any]]:
-    """Run the real dbt CLI on the project; fail with dbt's output when it fails."""
-    env = {**os.environ, "RESPAWN_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(DBT), *args,
-        "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(target), "--log-path", str(target / "logs"),
-    ]  # fmt: skip
-    result = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}{result.stderr[-2000:]}")
-    run_results = target / "run_results.json"
-    return json.loads(run_results.read_text())["results"] if run_results.exists() else []
+def run_dbt(dbt: Dbt, home: Path, *args: str) -> list[dict[str, Any]]:
+    """Run dbt in this process (the session's parsed project); fail with dbt's errors."""
+    try:
+        result = dbt(home, *args)
+    except DbtFailed as failed:
+        pytest.fail(str(failed))
+    return [
+        {"unique_id": r.node.unique_id, "status": str(r.status)}
+        for r in getattr(result.result, "results", [])
+    ]
 
 
 def load_events(home: Path, events: list[dict[str, Any]]) -> None:
@@ -92,9 +84,9 @@ class Builds:
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
+def builds(tmp_path_factory: pytest.TempPathFactory, dbt: Dbt) -> Builds:
     root = tmp_path_factory.mktemp("dbt")
-    target = root / "target"
+    target = dbt.target
     # every dbt run uses the same home (and so keeps its partial parse); results are copied
     live = root / "live"
 
@@ -104,12 +96,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         return Build(root / name, results)
 
     load_events(live, scenario.HISTORY)
-    history = snapshot("history", run_dbt(live, target, "build"))
+    history = snapshot("history", run_dbt(dbt, live, "build"))
     load_events(live, scenario.LATER)
     incremental = snapshot(
-        "incremental", run_dbt(live, target, "build", "--exclude", "test_type:unit")
+        "incremental", run_dbt(dbt, live, "build", "--exclude", "test_type:unit")
     )
-    full_refresh = Build(live, run_dbt(live, target, "run", "--full-refresh"))
+    full_refresh = Build(live, run_dbt(dbt, live, "run", "--full-refresh"))
     return Builds(history, incremental, full_refresh, target)
 
 
@@ -120,10 +112,11 @@ def history(builds: Builds) -> Build:
 
 @pytest.fixture(scope="session", autouse=True)
 def sqlfluff_lint() -> Iterator[subprocess.Popen[str]]:
-    """sqlfluff lints the models while dbt builds: both are slow, the machine has two cores."""
+    """The guide's lint command (docs/analytics-engineers.md), run while dbt builds: both are
+    slow, the machine has two cores."""
     process = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "sqlfluff"), "lint", "models", "--nocolor"],
-        cwd=PROJECT_DIR,
+        ["bash", "-euo", "pipefail", "-c", guide.lint_command()],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

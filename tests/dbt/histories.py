@@ -118,9 +118,7 @@ def deliveries(draw: st.DrawFn, skew: int, events: list[dict[str, Any]]) -> list
 
 
 @st.composite
-def conflicting_copy(
-    draw: st.DrawFn, played: list[tuple[int, list[dict[str, Any]]]]
-) -> list[Copy]:
+def conflicting_copy(draw: st.DrawFn, played: list[tuple[int, list[dict[str, Any]]]]) -> list[Copy]:
     """Another payload under an event_id already sent: another result, time or session."""
     skew, events = draw(st.sampled_from(played))
     original = draw(st.sampled_from(events))

@@ -11,6 +11,7 @@ import yaml
 
 from orchestration.warehouse.raw_schema import COLUMN_DESCRIPTIONS, EVENT_COLUMNS
 from tests.dbt.conftest import PROJECT_DIR, Builds, load_events, run_dbt
+from tests.dbt.harness import Dbt
 
 MIN_UNIT_TESTS = 16
 
@@ -32,8 +33,8 @@ def test_the_data_tests_ran_and_passed_on_both_builds(builds: Builds) -> None:
         assert set(data) == {"pass"}
 
 
-def test_docs_generate_describes_every_model_and_column(builds: Builds) -> None:
-    run_dbt(builds.full_refresh.home, builds.target, "docs", "generate")
+def test_docs_generate_describes_every_model_and_column(builds: Builds, dbt: Dbt) -> None:
+    run_dbt(dbt, builds.full_refresh.home, "docs", "generate")
     catalog = json.loads((builds.target / "catalog.json").read_text())["nodes"]
     manifest = json.loads((builds.target / "manifest.json").read_text())["nodes"]
     models = {k: v for k, v in manifest.items() if v["resource_type"] == "model"}
@@ -72,10 +73,10 @@ def test_the_profile_points_at_the_warehouse_of_ingestion_settings() -> None:
     assert (PROJECT_DIR / "../data").resolve() == Path(PROJECT_DIR.parent / "data").resolve()
 
 
-def test_the_project_builds_on_an_empty_events_table(tmp_path: Path) -> None:
+def test_the_project_builds_on_an_empty_events_table(tmp_path: Path, dbt: Dbt) -> None:
     """The state of a fresh install: raw.events exists (create_event_table) and is empty."""
     load_events(tmp_path, [])
-    results = run_dbt(tmp_path, tmp_path / "target", "build", "--exclude", "test_type:unit")
+    results = run_dbt(dbt, tmp_path, "build", "--exclude", "test_type:unit")
     assert {r["status"] for r in results} <= {"success", "pass"}
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from marts.churn_features").fetchone() == (0,)
