@@ -17,9 +17,11 @@
     {%- set computed = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set plan = reprocessing_plan() -%}
-    {{ publish_reprocessed(target, computed, columns, plan) }};
+    -- what the model computed beyond its key set is not this run's to write
+    delete from {{ computed }} as computed
+    where not coalesce({{ in_reprocess_scope('computed', plan) }}, false);
+    {{ publish_reprocessed(target, computed, plan) }};
     delete from {{ target }} as replaced where {{ in_reprocess_scope('replaced', plan) }};
     insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ computed }} as computed
-    where {{ in_reprocess_scope('computed', plan) }}
+    select {{ columns }} from {{ computed }}
 {%- endmacro %}

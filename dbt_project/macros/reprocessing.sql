@@ -9,7 +9,8 @@
       user / session / date   its columns (or expressions of `{row}`) that hold those keys;
       ids      `uuid` when its ids are typed as UUIDs (staging, intermediate);
       parents  {model: days}: the models whose changes reach it, and how many days earlier
-               than a parent's changed day its own rows can change (labels: the horizon);
+               than a parent's changed day its own rows can change; or {model: {days, date,
+               where}}: no earlier than the previous such day (`keys_since_previous`);
       publish  {user, session, date}: the columns its own published changes carry;
       vars     the vars it reads: another value rebuilds all its rows;
       as_of    {item, rows}: the reference it reads from int_as_of_dates (`as_of_at` or
@@ -19,14 +20,14 @@
     parent's published changes). From it come the model's keys (`reprocess_keys`); the model
     recomputes the rows of those keys, and the `replace_scope` strategy deletes the rows in
     scope and inserts the recomputed ones in scope (`in_reprocess_scope`), after publishing the
-    rows in scope that differ, both in their old and in their new version. Every other row is
+    rows in scope, both in their old and in their new version. Every other row is
     kept, which is exact as long as a model's rows outside its scope depend only on parent rows
     outside the parents' published changes: each model's SQL reads what its keys need.
 
-    The model rebuilds all its rows (the plan is not `partial`) when it has no record, was
-    built with other vars, missed a run of a parent (its record of what it consumed is neither
-    the parent's latest batch nor the one before) or a parent was rebuilt in full (published
-    `is_everything`). A build that is not incremental publishes `is_everything`.
+    The model rebuilds all its rows (the plan is not `partial`) and publishes `is_everything`
+    when it has no record, was built with other vars, missed a run of a parent (its record of
+    what it consumed is neither the parent's latest batch nor the one before), a parent
+    published `is_everything`, or the build is not incremental (a full build).
 -#}
 
 {% macro reprocessing_state_relation() -%}
@@ -96,7 +97,9 @@
     move of the as-of reference (`as_of`: {old, new}, or none) and, for staging, the receive
     `dates` whose input changed. -#}
 {% macro reprocessing_plan() -%}
-    {%- set plan = {'partial': false, 'parents': [], 'as_of': none, 'dates': []} -%}
+    {%- set plan = {
+        'partial': false, 'parents': [], 'as_of': none, 'dates': [], 'from_date': none
+    } -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(plan) }}
     {%- endif -%}
@@ -151,7 +154,27 @@
         {%- do plan.update({'dates': dates}) -%}
     {%- endif -%}
     {%- do plan.update({'partial': true, 'parents': changed}) -%}
+    {%- if cfg.get('scope') in ('user_date', 'user_from_date') and changed -%}
+        {#- the earliest day of the key set: a cheap bound on every scan of the run -#}
+        {%- set key_column = 'change_date' if cfg['scope'] == 'user_date' else 'from_date' -%}
+        {%- do plan.update({'from_date': run_query(
+            "select min(" ~ key_column ~ ") from (" ~ reprocess_keys(plan) ~ ") as reprocessed"
+        ).columns[0].values()[0]}) -%}
+    {%- endif -%}
     {{ return(plan) }}
+{%- endmacro %}
+
+{#- `day >= the key set's earliest day - lookback_days`, a literal the engine filters scans on
+    before it joins them to the keys; `true` without such a day. -#}
+{% macro reprocess_bound(day, lookback_days=0, plan=none) -%}
+    {%- set plan = plan or reprocessing_plan() -%}
+    {%- if execute and plan.get('from_date') is not none -%}
+        {{ day }} >= cast({{
+            dbt.dateadd('day', -1 * lookback_days, "cast('" ~ plan['from_date'] ~ "' as date)")
+        }} as date)
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Whether this run recomputes only the keys of its plan (else: every row). -#}
@@ -195,15 +218,19 @@
         select cast(user_id as {{ ids }}) as user_id, min(from_date) as from_date
         from (
             {%- for parent in parents %}
-                select
-                    user_id,
-                    cast({{ dbt.dateadd(
-                        'day', -1 * cfg['parents'][parent], 'change_date'
-                    ) }} as date) as from_date
-                from {{ changes }}
-                where
-                    model_name = {{ sql_literal(parent) }}
-                    and user_id is not null and change_date is not null
+                {%- set reach = cfg['parents'][parent] %}
+                {%- if reach is mapping %}
+                    {{ keys_since_previous(parent, reach) }}
+                {%- else %}
+                    select
+                        user_id,
+                        cast({{ dbt.dateadd('day', -1 * reach, 'change_date') }} as date)
+                            as from_date
+                    from {{ changes }}
+                    where
+                        model_name = {{ sql_literal(parent) }}
+                        and user_id is not null and change_date is not null
+                {%- endif %}
                 {{ 'union all' if not loop.last }}
             {%- else %}
                 select
@@ -218,21 +245,62 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Keys from a parent whose changed day x reaches back `reach.days` days, but no further than
+    the user's latest `reach.date` before x in the parent where `reach.where` holds (labels: a
+    session day decides the labels back to the previous session day only). Per user, from the
+    earliest changed day x0: the later of x0 - days and that previous day (the parent is the same
+    before x0 in its old and its new version). -#}
+{% macro keys_since_previous(parent, reach) -%}
+    {%- set changes = reprocessing_changes_relation() -%}
+    {%- set of_parent -%}
+        model_name = {{ sql_literal(parent) }} and user_id is not null
+        and change_date is not null
+    {%- endset -%}
+    {%- set reached = dbt.dateadd('day', -1 * reach['days'], 'changed.first_day') -%}
+    select
+        changed.user_id,
+        greatest(
+            cast({{ reached }} as date),
+            coalesce(max(earlier.{{ reach['date'] }}), cast('1900-01-01' as date))
+        ) as from_date
+    from (
+        select user_id, min(change_date) as first_day
+        from {{ changes }}
+        where {{ of_parent }}
+        group by 1
+    ) as changed
+    left join {{ ref(parent) }} as earlier
+        on
+            cast(earlier.user_id as {{ dbt.type_string() }}) = changed.user_id
+            and earlier.{{ reach['date'] }} < changed.first_day
+            and earlier.{{ reach['date'] }} >= cast({{ reached }} as date)
+            and earlier.{{ reach['date'] }} >= (
+                select cast({{ dbt.dateadd('day', -1 * reach['days'], 'min(change_date)') }}
+                    as date)
+                from {{ changes }}
+                where {{ of_parent }}
+            )
+            and {{ reach['where'] }}
+    group by changed.user_id, changed.first_day
+{%- endmacro %}
+
 {#- An inner join of an input's rows to the key set of CTE `keys` (`reprocess_keys`), so that
     a model reads what its keys need: `user` is a changed user, and `day` the changed day (scope
     user_date) or on or after the user's first changed day minus `lookback_days` (scope
     user_from_date). -#}
-{% macro join_reprocessed(user, day=none, keys='reprocessed', lookback_days=0) -%}
+{% macro join_reprocessed(user, day=none, keys='reprocessed', lookback_days=0, plan=none) -%}
     {%- set kind = reprocess_config().get('scope') if execute else 'user' -%}
     inner join {{ keys }}
         on
             {{ user }} = {{ keys }}.user_id
             {%- if kind == 'user_date' %}
                 and {{ day }} = {{ keys }}.change_date
+                and {{ reprocess_bound(day, plan=plan) }}
             {%- elif kind == 'user_from_date' and day is not none %}
                 and {{ day }} >= cast({{
                     dbt.dateadd('day', -1 * lookback_days, keys ~ '.from_date')
                 }} as date)
+                and {{ reprocess_bound(day, lookback_days, plan) }}
             {%- endif %}
 {%- endmacro %}
 
@@ -281,14 +349,16 @@
                 select reprocessed.user_id from ({{ reprocess_keys(plan) }}) as reprocessed
             )
         {%- elif kind == 'user_date' -%}
-            exists (
+            {{ reprocess_bound(reprocess_column('date', row), plan=plan) }}
+            and exists (
                 select 1 from ({{ reprocess_keys(plan) }}) as reprocessed
                 where
                     reprocessed.user_id = {{ reprocess_column('user', row) }}
                     and reprocessed.change_date = {{ reprocess_column('date', row) }}
             )
         {%- else -%}
-            exists (
+            {{ reprocess_bound(reprocess_column('date', row), plan=plan) }}
+            and exists (
                 select 1 from ({{ reprocess_keys(plan) }}) as reprocessed
                 where
                     reprocessed.user_id = {{ reprocess_column('user', row) }}
@@ -313,42 +383,36 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Strategy step: publish the rows in scope that this run changes, in their old version (in
-    `target`) and their new one (in `computed`), as (user, session, date) of the model's
-    `publish` columns; the children read them. -#}
-{% macro publish_reprocessed(target, computed, columns, plan) -%}
-    {%- set cfg = reprocess_config() -%}
-    {%- set published = cfg['publish'] -%}
+{#- Strategy step: publish the rows this run replaces, in their old version (the model's rows
+    in scope) and their new one (the recomputed rows in scope), as (user, session, date) of the
+    model's `publish` columns; the children read them. Only these columns of the rows in scope
+    are read. A run that replaces every row publishes `is_everything` instead. -#}
+{% macro publish_reprocessed(target, computed, plan) -%}
+    {%- set published = reprocess_config()['publish'] -%}
     {%- set changes = reprocessing_changes_relation() -%}
-    delete from {{ changes }} where model_name = {{ sql_literal(this.identifier) }};
-    insert into {{ changes }} (model_name, is_everything, user_id, session_id, change_date)
-    select distinct
-        {{ sql_literal(this.identifier) }},
-        false,
+    {%- set me = sql_literal(this.identifier) -%}
+    {%- set keys -%}
         cast({{ published.get('user', 'null') }} as {{ dbt.type_string() }}),
         cast({{ published.get('session', 'null') }} as {{ dbt.type_string() }}),
         cast({{ published.get('date', 'null') }} as date)
-    from (
-        (
-            select {{ columns }} from {{ target }} as replaced
+    {%- endset -%}
+    delete from {{ changes }} where model_name = {{ me }};
+    {%- if plan['partial'] %}
+        insert into {{ changes }} (model_name, is_everything, user_id, session_id, change_date)
+        select distinct {{ me }}, false, user_id, session_id, change_date
+        from (
+            select {{ keys }} from {{ target }} as replaced
             where {{ in_reprocess_scope('replaced', plan) }}
-            except all
-            select {{ columns }} from {{ computed }} as computed
-            where {{ in_reprocess_scope('computed', plan) }}
-        )
-        union all
-        (
-            select {{ columns }} from {{ computed }} as computed
-            where {{ in_reprocess_scope('computed', plan) }}
-            except all
-            select {{ columns }} from {{ target }} as replaced
-            where {{ in_reprocess_scope('replaced', plan) }}
-        )
-    ) as changed;
+            union all
+            select {{ keys }} from {{ computed }}
+        ) as replaced_rows (user_id, session_id, change_date);
+    {%- else %}
+        insert into {{ changes }} (model_name, is_everything) values ({{ me }}, true);
+    {%- endif %}
     delete from {{ reprocessing_state_relation() }}
-    where model_name = {{ sql_literal(this.identifier) }} and item = 'published';
+    where model_name = {{ me }} and item = 'published';
     insert into {{ reprocessing_state_relation() }} (model_name, item, value)
-    values ({{ sql_literal(this.identifier) }}, 'published', {{ sql_literal(invocation_id) }})
+    values ({{ me }}, 'published', {{ sql_literal(invocation_id) }})
 {%- endmacro %}
 
 {#- Post-hook of every model (dbt_project.yml); a no-op for a model without `reprocess`. It
@@ -420,12 +484,33 @@
         exists (select 1 from {{ changes }} where {{ of_model }} and is_everything)
         {%- if cfg['scope'] == 'receive_date' %}
             or receive_date in (select change_date from {{ changes }} where {{ of_model }})
-        {%- else %}
-            or {{ cfg.get('user', 'user_id') }} in (
-                select cast(user_id as {{ uuid_type() if cfg.get('ids') == 'uuid'
+        {%- elif cfg['scope'] == 'session' %}
+            or {{ cfg['session'] }} in (
+                select cast(session_id as {{ uuid_type() if cfg.get('ids') == 'uuid'
                     else dbt.type_string() }})
                 from {{ changes }}
                 where {{ of_model }}
+            )
+        {%- else %}
+            {%- set earliest = none -%}
+            {%- if cfg['scope'] in ('user_date', 'user_from_date') -%}
+                {#- and not before the earliest day published: a cheap filter on the scan -#}
+                {%- set earliest = run_query(
+                    "select min(change_date) from " ~ changes ~ " where " ~ of_model
+                ).columns[0].values()[0] -%}
+            {%- endif %}
+            or (
+                {{ cfg.get('user', 'user_id') }} in (
+                    select cast(user_id as {{ uuid_type() if cfg.get('ids') == 'uuid'
+                        else dbt.type_string() }})
+                    from {{ changes }}
+                    where {{ of_model }}
+                )
+                {%- if earliest is not none %}
+                    and {{ qualified(
+                        cfg['date'] if '{row}' in cfg['date'] else '{row}.' ~ cfg['date'], none
+                    ) }} >= cast('{{ earliest }}' as date)
+                {%- endif %}
             )
         {%- endif %}
     )

@@ -1,18 +1,44 @@
 -- Every session counts once in fct_user_daily_activity, for its user on the day it started, and
 -- a day counts no session that fct_sessions does not have. Nightly: the users whose sessions or
--- days the latest runs changed.
+-- days the latest runs replaced, from the earliest day replaced; after a full build, everyone.
+{%- set published -%}
+    select user_id, change_date, is_everything
+    from {{ reprocessing_changes_relation() }}
+    where model_name in ('fct_sessions', 'fct_user_daily_activity')
+{%- endset -%}
+{%- set rebuilt = true -%}
+{%- if execute -%}
+    {%- set rebuilt = run_query(
+        "select coalesce(bool_or(is_everything), false) from (" ~ published ~ ") as published"
+    ).columns[0].values()[0] -%}
+{%- endif %}
+
 with
+
+checked_users as (
+
+    select
+        user_id,
+        min(change_date) as from_date
+    from ({{ published }}) as published
+    where user_id is not null
+    group by 1
+
+),
 
 sessions as (
 
     select
-        user_id,
-        started_date as activity_date,
+        sessions.user_id,
+        sessions.started_date as activity_date,
         count(*) as sessions
-    from {{ ref('fct_sessions') }}
-    where
-        {{ reprocessed_rows('fct_sessions') }}
-        or {{ reprocessed_rows('fct_user_daily_activity') }}
+    from {{ ref('fct_sessions') }} as sessions
+    {% if not rebuilt -%}
+        inner join checked_users
+            on
+                sessions.user_id = checked_users.user_id
+                and sessions.started_date >= checked_users.from_date
+    {%- endif %}
     group by 1, 2
 
 ),
@@ -20,16 +46,17 @@ sessions as (
 days as (
 
     select
-        user_id,
-        activity_date,
-        sessions
-    from {{ ref('fct_user_daily_activity') }}
-    where
-        sessions > 0
-        and (
-            {{ reprocessed_rows('fct_sessions') }}
-            or {{ reprocessed_rows('fct_user_daily_activity') }}
-        )
+        days.user_id,
+        days.activity_date,
+        days.sessions
+    from {{ ref('fct_user_daily_activity') }} as days
+    {% if not rebuilt -%}
+        inner join checked_users
+            on
+                days.user_id = checked_users.user_id
+                and days.activity_date >= checked_users.from_date
+    {%- endif %}
+    where days.sessions > 0
 
 )
 

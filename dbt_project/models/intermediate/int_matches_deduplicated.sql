@@ -44,7 +44,7 @@ match_reports as (
         reports.event_date
     from {{ ref('int_events_time_corrected') }} as reports
     {% if plan['partial'] -%}
-        {{ join_reprocessed('reports.user_id', 'reports.event_date') }}
+        {{ join_reprocessed('reports.user_id', 'reports.event_date', plan=plan) }}
     {%- endif %}
     where reports.event_name = 'match_played'
 

@@ -67,6 +67,7 @@ daily as (
             on
                 {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = reprocessed.user_id
                 and daily.activity_date >= reprocessed.from_date
+                and {{ reprocess_bound('daily.activity_date', plan=plan) }}
     {%- endif %}
 
 ),
@@ -87,6 +88,7 @@ closed_gaps as (
             on
                 {{ dbt.safe_cast('gaps.user_id', uuid_type()) }} = reprocessed.user_id
                 and cast(gaps.next_started_at as date) >= reprocessed.from_date
+                and {{ reprocess_bound('cast(gaps.next_started_at as date)', plan=plan) }}
     {%- endif %}
     where not gaps.is_open
     group by 1, 2

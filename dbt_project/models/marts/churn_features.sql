@@ -61,6 +61,7 @@ snapshots as (
             on
                 snapshots.user_id = reprocessed.user_id
                 and snapshots.snapshot_date >= reprocessed.from_date
+                and {{ reprocess_bound('snapshots.snapshot_date', plan=plan) }}
     {%- endif %}
 
 ),
@@ -83,6 +84,7 @@ daily as (
                 and daily.activity_date >= cast({{
                     dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
                 }} as date)
+                and {{ reprocess_bound('daily.activity_date', lookback_days - 1, plan) }}
     {%- endif %}
 
 ),
@@ -108,6 +110,7 @@ daily_state as (
                 and totals.activity_date >= cast({{
                     dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
                 }} as date)
+                and {{ reprocess_bound('totals.activity_date', lookback_days - 1, plan) }}
     {%- endif %}
 
 ),

@@ -9,7 +9,11 @@
             'date': 'snapshot_date',
             'parents': {
                 'int_user_snapshot_dates': 0,
-                'fct_user_daily_activity': var('churn_horizon_days'),
+                'fct_user_daily_activity': {
+                    'days': var('churn_horizon_days'),
+                    'date': 'activity_date',
+                    'where': 'earlier.sessions > 0',
+                },
             },
             'publish': {'user': 'user_id', 'date': 'snapshot_date'},
             'vars': ['churn_horizon_days'],
@@ -29,8 +33,9 @@
 
 {#- A label at d depends on the user's session days in (d, d + churn_horizon_days] and, for
     censoring, on the last complete day: a session day x changes the labels of
-    x - churn_horizon_days .. x (config parents), and a move of the last complete day
-    resolves the labels whose horizon it passed (config as_of). -#}
+    x - churn_horizon_days .. x - 1, and of those only the ones after the user's previous
+    session day (before it, that session already is the next one: config parents); a move of
+    the last complete day resolves the labels whose horizon it passed (config as_of). -#}
 {%- set plan = reprocessing_plan() %}
 
 with
@@ -59,7 +64,10 @@ snapshots as (
         left join reprocessed
             on snapshots.user_id = reprocessed.user_id
         where
-            snapshots.snapshot_date >= reprocessed.from_date
+            (
+                snapshots.snapshot_date >= reprocessed.from_date
+                and {{ reprocess_bound('snapshots.snapshot_date', plan=plan) }}
+            )
             -- the labels whose censoring the move of the last complete day changed
             or {{ reprocess_as_of_rows('snapshots', plan) }}
     {%- endif %}

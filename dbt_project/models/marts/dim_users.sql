@@ -29,7 +29,7 @@ daily as (
 
     select daily.* from {{ ref('fct_user_daily_activity') }} as daily
     {% if plan['partial'] -%}
-        {{ join_reprocessed('daily.user_id') }}
+        {{ join_reprocessed('daily.user_id', plan=plan) }}
     {%- endif %}
 
 ),
@@ -45,7 +45,7 @@ sessions as (
             as first_entry_point
     from {{ ref('fct_sessions') }} as sessions
     {% if plan['partial'] -%}
-        {{ join_reprocessed('sessions.user_id') }}
+        {{ join_reprocessed('sessions.user_id', plan=plan) }}
     {%- endif %}
     group by 1
 

@@ -73,6 +73,7 @@ sessions as (
             on
                 sessions.user_id = reprocessed.user_id
                 and sessions.started_date >= reprocessed.from_date
+                and {{ reprocess_bound('sessions.started_date', plan=plan) }}
         union all
         select sessions.*
         from sessions

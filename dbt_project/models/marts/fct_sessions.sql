@@ -31,7 +31,20 @@ with
 
 events as (
 
-    select * from {{ ref('int_events_time_corrected') }}
+    select
+        session_id,
+        user_id,
+        event_id,
+        event_name,
+        entry_point,
+        is_new_user,
+        disconnect_reason,
+        client_ts,
+        received_at,
+        event_at,
+        is_clock_ahead_shifted,
+        is_clock_behind_suspected
+    from {{ ref('int_events_time_corrected') }}
     {% if plan['partial'] -%}
         -- sessions whose events, kept matches or rage quits changed
         where session_id in (select changed.session_id from changed_sessions as changed)

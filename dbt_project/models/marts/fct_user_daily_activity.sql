@@ -50,7 +50,7 @@ session_days as (
     from {{ ref('fct_sessions') }} as sessions
     {% if plan['partial'] -%}
         {{ join_reprocessed(
-            'sessions.user_id', 'sessions.started_date', keys='reprocessed_ids'
+            'sessions.user_id', 'sessions.started_date', keys='reprocessed_ids', plan=plan
         ) }}
     {%- endif %}
     group by 1, 2
@@ -74,7 +74,7 @@ match_days as (
             as loss_streak_at_day_end
     from {{ ref('int_matches_deduplicated') }} as matches
     {% if plan['partial'] -%}
-        {{ join_reprocessed('matches.user_id', 'matches.event_date') }}
+        {{ join_reprocessed('matches.user_id', 'matches.event_date', plan=plan) }}
     {%- endif %}
     group by 1, 2
 
@@ -93,7 +93,7 @@ event_days as (
         {{ count_where("events.disconnect_reason = 'crash'") }} as disconnects_crash
     from {{ ref('int_events_time_corrected') }} as events
     {% if plan['partial'] -%}
-        {{ join_reprocessed('events.user_id', 'events.event_date') }}
+        {{ join_reprocessed('events.user_id', 'events.event_date', plan=plan) }}
     {%- endif %}
     group by 1, 2
 
@@ -108,7 +108,7 @@ rage_quit_days as (
     from {{ ref('fct_rage_quits') }} as rage_quits
     {% if plan['partial'] -%}
         {{ join_reprocessed(
-            'rage_quits.user_id', 'rage_quits.rage_quit_date', keys='reprocessed_ids'
+            'rage_quits.user_id', 'rage_quits.rage_quit_date', keys='reprocessed_ids', plan=plan
         ) }}
     {%- endif %}
     group by 1, 2
