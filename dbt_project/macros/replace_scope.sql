@@ -21,7 +21,11 @@
     delete from {{ computed }} as computed
     where not coalesce({{ in_reprocess_scope('computed', plan) }}, false);
     {{ publish_reprocessed(target, computed, plan) }};
-    delete from {{ target }} as replaced where {{ in_reprocess_scope('replaced', plan) }};
+    {%- if plan['as_of'] %}
+        delete from {{ target }} as replaced
+        where {{ in_reprocess_scope('replaced', plan, 'as_of') }};
+    {%- endif %}
+    delete from {{ target }} as replaced where {{ in_reprocess_scope('replaced', plan, 'keys') }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ computed }}
 {%- endmacro %}

@@ -317,8 +317,10 @@
 {%- endmacro %}
 
 {#- True for the rows (alias `row`) this run replaces: the same predicate deletes the model's
-    rows and selects the recomputed ones, so that exactly the keys of the plan are replaced. -#}
-{% macro in_reprocess_scope(row, plan=none) -%}
+    rows and selects the recomputed ones, so that exactly the keys of the plan are replaced.
+    `part`: `keys` or `as_of` for one of the two parts only (their union is `all`): scans of
+    large tables filter on each part alone, cheaper than on a disjunction. -#}
+{% macro in_reprocess_scope(row, plan=none, part='all') -%}
     {%- if not execute -%}
         {#- parsing, or linting -#}
         {{ return('true') }}
@@ -328,6 +330,8 @@
     {%- set kind = cfg['scope'] -%}
     {%- if not plan['partial'] -%}
         true
+    {%- elif part == 'as_of' -%}
+        {{ reprocess_as_of_rows(row, plan) }}
     {%- else -%}
         (
         {%- if kind == 'receive_date' -%}
@@ -365,7 +369,9 @@
                     and {{ reprocess_column('date', row) }} >= reprocessed.from_date
             )
         {%- endif %}
+        {%- if part == 'all' %}
             or {{ reprocess_as_of_rows(row, plan) }}
+        {%- endif %}
         )
     {%- endif -%}
 {%- endmacro %}
@@ -402,7 +408,12 @@
         select distinct {{ me }}, false, user_id, session_id, change_date
         from (
             select {{ keys }} from {{ target }} as replaced
-            where {{ in_reprocess_scope('replaced', plan) }}
+            where {{ in_reprocess_scope('replaced', plan, 'keys') }}
+            {%- if plan['as_of'] %}
+                union all
+                select {{ keys }} from {{ target }} as replaced
+                where {{ in_reprocess_scope('replaced', plan, 'as_of') }}
+            {%- endif %}
             union all
             select {{ keys }} from {{ computed }}
         ) as replaced_rows (user_id, session_id, change_date);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,20 @@ def sqlfluff_lint() -> Iterator[subprocess.Popen[str]]:
 
 
 @pytest.fixture(scope="session")
-def dbt(tmp_path_factory: pytest.TempPathFactory) -> Dbt:
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where warehouses that are built many times live: a RAM file system when there is one
+    with room (a DuckDB commit syncs the file: on a busy disk that, not the SQL, is the cost),
+    else the temporary directory. The files are real DuckDB files either way."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 2 * 1024**3:
+        root = Path(tempfile.mkdtemp(prefix="respawn-dbt-", dir=shm))
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        yield tmp_path_factory.mktemp("scratch")
+
+
+@pytest.fixture(scope="session")
+def dbt(scratch: Path) -> Dbt:
     """The project parsed once, run in this process (tests/dbt/harness.py)."""
-    return Dbt(tmp_path_factory.mktemp("dbt-in-process"))
+    return Dbt(scratch / "dbt-in-process")

@@ -10,6 +10,9 @@ gives, in every model, row for row.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.dbt.harness import NIGHTLY, Dbt, Warehouse, assert_same_rows
 from tests.dbt.histories import History, histories
 
-EXAMPLES = {"deep": 400}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 20)
+EXAMPLES = {"deep": 400}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 15)
 
 
 @pytest.mark.slow
@@ -28,11 +31,18 @@ EXAMPLES = {"deep": 400}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 20)
 )
 @given(history=histories())
 def test_incremental_builds_equal_a_full_refresh_whatever_the_order_of_arrival(
-    dbt: Dbt, tmp_path_factory: pytest.TempPathFactory, history: History
+    dbt: Dbt, scratch: Path, history: History
 ) -> None:
     # with -s, a line per example shows the progress of a long (deep) run
     print(f"history: {len(history.steps)} steps, {history.copies} copies")
-    root = tmp_path_factory.mktemp("history")
+    root = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        check(dbt, root, history)
+    finally:
+        shutil.rmtree(root)
+
+
+def check(dbt: Dbt, root: Path, history: History) -> None:
     warehouse = Warehouse(root / "incremental")
     for number, step in enumerate(history.steps):
         for shard in step.shards:
