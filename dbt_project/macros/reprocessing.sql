@@ -97,8 +97,24 @@
     move of the as-of reference (`as_of`: {old, new}, or none) and, for staging, the receive
     `dates` whose input changed. -#}
 {% macro reprocessing_plan() -%}
+    {#- computed once per model and invocation: the model's SQL, its strategy and its hooks see
+        the same plan (nothing it depends on changes while the model runs); kept on dbt's
+        graph, the one object they share -#}
+    {%- if execute -%}
+        {%- set plans = graph.setdefault('respawn_reprocessing_plans', {}) -%}
+        {%- set key = invocation_id ~ ':' ~ model.unique_id ~ ':' ~ is_incremental() -%}
+        {%- if key not in plans -%}
+            {%- do plans.update({key: compute_reprocessing_plan()}) -%}
+        {%- endif -%}
+        {{ return(plans[key]) }}
+    {%- endif -%}
+    {{ return(compute_reprocessing_plan()) }}
+{%- endmacro %}
+
+{% macro compute_reprocessing_plan() -%}
     {%- set plan = {
-        'partial': false, 'parents': [], 'as_of': none, 'dates': [], 'from_date': none
+        'partial': false, 'parents': [], 'as_of': none, 'dates': [], 'from_date': none,
+        'keys_empty': false,
     } -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(plan) }}
@@ -153,13 +169,18 @@
         {%- endif -%}
         {%- do plan.update({'dates': dates}) -%}
     {%- endif -%}
-    {%- do plan.update({'partial': true, 'parents': changed}) -%}
+    {%- do plan.update({'partial': true, 'parents': changed, 'keys_empty': not changed}) -%}
     {%- if cfg.get('scope') in ('user_date', 'user_from_date') and changed -%}
         {#- the earliest day of the key set: a cheap bound on every scan of the run -#}
         {%- set key_column = 'change_date' if cfg['scope'] == 'user_date' else 'from_date' -%}
         {%- do plan.update({'from_date': run_query(
-            "select min(" ~ key_column ~ ") from (" ~ reprocess_keys(plan) ~ ") as reprocessed"
+            "select min(" ~ key_column ~ ") from (" ~ reprocess_keys_sql(plan) ~ ") as reprocessed"
         ).columns[0].values()[0]}) -%}
+        {%- do plan.update({'keys_empty': plan['from_date'] is none}) -%}
+    {%- elif cfg.get('scope') in ('session', 'user') and changed -%}
+        {%- do plan.update({'keys_empty': run_query(
+            "select count(*) from (" ~ reprocess_keys_sql(plan) ~ ") as reprocessed"
+        ).columns[0].values()[0] == 0}) -%}
     {%- endif -%}
     {{ return(plan) }}
 {%- endmacro %}
@@ -186,6 +207,46 @@
     `user_id, from_date` (the earliest day of the user whose rows may have changed). Ids are
     cast to `ids` (`uuid` or `string`; default: the model's config), to join inputs cheaply. -#}
 {% macro reprocess_keys(plan=none, ids=none) -%}
+    {%- set plan = plan or reprocessing_plan() -%}
+    {%- if execute and reprocess_keys_are_a_table(plan) -%}
+        {%- set cfg = reprocess_config() -%}
+        {%- set ids = uuid_type() if (ids or cfg.get('ids')) == 'uuid' else dbt.type_string() -%}
+        {%- set columns = {
+            'session': 'cast(session_id as ' ~ ids ~ ') as session_id',
+            'user': 'cast(user_id as ' ~ ids ~ ') as user_id',
+            'user_date': 'cast(user_id as ' ~ ids ~ ') as user_id, change_date',
+            'user_from_date': 'cast(user_id as ' ~ ids ~ ') as user_id, from_date',
+        } -%}
+        select {{ columns[cfg['scope']] }} from {{ reprocess_keys_table() }}
+    {%- else -%}
+        {{ reprocess_keys_sql(plan, ids) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The run's key set is written once, by the model's pre-hook, to a temporary table that its
+    SQL and its strategy read (the keys may cost a join: labels). -#}
+{% macro reprocess_keys_are_a_table(plan) -%}
+    {{ return(plan['partial'] and not plan.get('keys_empty')
+              and reprocess_config().get('scope') != 'receive_date') }}
+{%- endmacro %}
+
+{% macro reprocess_keys_table() -%}
+    {{ return(this.identifier ~ '__dbt_keys') }}
+{%- endmacro %}
+
+{#- Pre-hook of every model (dbt_project.yml); a no-op unless the run replaces a key set. -#}
+{% macro prepare_reprocessing() -%}
+    {%- if not execute or not reprocess_config() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set plan = reprocessing_plan() -%}
+    {%- if reprocess_keys_are_a_table(plan) -%}
+        create or replace temporary table {{ reprocess_keys_table() }} as
+        {{ reprocess_keys_sql(plan, 'string') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro reprocess_keys_sql(plan=none, ids=none) -%}
     {%- if not execute -%}
         {#- parsing, or linting: an empty key set -#}
         {{ return(
@@ -332,6 +393,9 @@
         true
     {%- elif part == 'as_of' -%}
         {{ reprocess_as_of_rows(row, plan) }}
+    {%- elif plan.get('keys_empty') and kind != 'receive_date' -%}
+        {#- no changed key: only the as-of part, if the as-of moved -#}
+        {{ 'false' if part == 'keys' else reprocess_as_of_rows(row, plan) }}
     {%- else -%}
         (
         {%- if kind == 'receive_date' -%}
