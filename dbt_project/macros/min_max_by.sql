@@ -6,33 +6,22 @@
     `arg_min` would skip it and return the next row's value: `arg_min_null` does not).
 -#}
 {% macro min_by(value, order_by) -%}
-    {{ return(adapter.dispatch('min_by', 'respawn')(value, order_by)) }}
-{%- endmacro %}
-
-{% macro duckdb__min_by(value, order_by) -%}
-    arg_min_null({{ value }}, ({{ order_by | join(', ') }}))
-{%- endmacro %}
-
-{% macro default__min_by(value, order_by) -%}
-    {{ exceptions.raise_compiler_error(
-        "min_by has no implementation for adapter " ~ adapter.type()
-        ~ ": add " ~ adapter.type() ~ "__min_by in macros/min_max_by.sql (a null value at the"
-        ~ " first row must give null)"
-    ) }}
+    {{ return(adapter.dispatch('value_by', 'respawn')('min', value, order_by)) }}
 {%- endmacro %}
 
 {% macro max_by(value, order_by) -%}
-    {{ return(adapter.dispatch('max_by', 'respawn')(value, order_by)) }}
+    {{ return(adapter.dispatch('value_by', 'respawn')('max', value, order_by)) }}
 {%- endmacro %}
 
-{% macro duckdb__max_by(value, order_by) -%}
-    arg_max_null({{ value }}, ({{ order_by | join(', ') }}))
+{#- `extreme`: min or max. -#}
+{% macro duckdb__value_by(extreme, value, order_by) -%}
+    arg_{{ extreme }}_null({{ value }}, ({{ order_by | join(', ') }}))
 {%- endmacro %}
 
-{% macro default__max_by(value, order_by) -%}
+{% macro default__value_by(extreme, value, order_by) -%}
     {{ exceptions.raise_compiler_error(
-        "max_by has no implementation for adapter " ~ adapter.type()
-        ~ ": add " ~ adapter.type() ~ "__max_by in macros/min_max_by.sql (a null value at the"
-        ~ " last row must give null)"
+        extreme ~ "_by has no implementation for adapter " ~ adapter.type() ~ ": add "
+        ~ adapter.type() ~ "__value_by in macros/min_max_by.sql (a null value at the "
+        ~ extreme ~ " row must give null)"
     ) }}
 {%- endmacro %}

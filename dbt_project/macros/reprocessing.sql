@@ -223,6 +223,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The CTE `name` of this run's key set (`reprocess_keys`), with its trailing comma; nothing when
+    the run recomputes every row. -#}
+{% macro reprocessed_cte(plan, ids=none, name='reprocessed') -%}
+    {%- if plan['partial'] -%}
+        {{ name }} as ({{ reprocess_keys(plan, ids) }}),
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The run's key set is written once, by the model's pre-hook, to a temporary table that its
     SQL and its strategy read (the keys may cost a join: labels). -#}
 {% macro reprocess_keys_are_a_table(plan) -%}
@@ -348,8 +356,12 @@
 {#- An inner join of an input's rows to the key set of CTE `keys` (`reprocess_keys`), so that
     a model reads what its keys need: `user` is a changed user, and `day` the changed day (scope
     user_date) or on or after the user's first changed day minus `lookback_days` (scope
-    user_from_date). -#}
+    user_from_date). Nothing when the run recomputes every row. -#}
 {% macro join_reprocessed(user, day=none, keys='reprocessed', lookback_days=0, plan=none) -%}
+    {%- set plan = plan or reprocessing_plan() -%}
+    {%- if not plan['partial'] -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- set kind = reprocess_config().get('scope') if execute else 'user' -%}
     inner join {{ keys }}
         on

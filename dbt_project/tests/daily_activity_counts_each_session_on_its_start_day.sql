@@ -26,46 +26,37 @@ checked_users as (
 
 ),
 
-sessions as (
+counted as (
 
+    -- each session on its start day (started), each day's session count (counted)
     select
-        sessions.user_id,
-        sessions.started_date as activity_date,
-        count(*) as sessions
-    from {{ ref('fct_sessions') }} as sessions
-    {% if not rebuilt -%}
-        inner join checked_users
-            on
-                sessions.user_id = checked_users.user_id
-                and sessions.started_date >= checked_users.from_date
-    {%- endif %}
-    group by 1, 2
-
-),
-
-days as (
-
+        user_id,
+        started_date as activity_date,
+        1 as started,
+        0 as counted
+    from {{ ref('fct_sessions') }}
+    union all
     select
-        days.user_id,
-        days.activity_date,
-        days.sessions
-    from {{ ref('fct_user_daily_activity') }} as days
-    {% if not rebuilt -%}
-        inner join checked_users
-            on
-                days.user_id = checked_users.user_id
-                and days.activity_date >= checked_users.from_date
-    {%- endif %}
-    where days.sessions > 0
+        user_id,
+        activity_date,
+        0 as started,
+        sessions as counted
+    from {{ ref('fct_user_daily_activity') }}
+    where sessions > 0
 
 )
 
 select
-    coalesce(sessions.user_id, days.user_id) as user_id,
-    coalesce(sessions.activity_date, days.activity_date) as activity_date,
-    sessions.sessions as sessions_started,
-    days.sessions as sessions_counted
-from sessions
-full outer join days
-    on sessions.user_id = days.user_id and sessions.activity_date = days.activity_date
-where sessions.sessions is distinct from days.sessions
+    counted.user_id,
+    counted.activity_date,
+    sum(counted.started) as sessions_started,
+    sum(counted.counted) as sessions_counted
+from counted
+{% if not rebuilt -%}
+    inner join checked_users
+        on
+            counted.user_id = checked_users.user_id
+            and counted.activity_date >= checked_users.from_date
+{%- endif %}
+group by 1, 2
+having sum(counted.started) != sum(counted.counted)

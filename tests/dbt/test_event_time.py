@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from tests.dbt.conftest import Build
 from tests.dbt.scenario import uid
 
@@ -16,12 +18,6 @@ def event_time(build: Build, event: str) -> tuple[datetime, str, bool, bool]:
         f"from {EVENTS} where event_id = ?",
         [uid(event)],
     )
-
-
-def test_sent_at_corrects_a_device_clock_two_hours_ahead(history: Build) -> None:
-    # received 12:00:31, sent 30 s after the event on the device clock
-    expected = (datetime(2026, 3, 2, 12, 0, 1), "sent_at", False, False)
-    assert event_time(history, "sent-1") == expected
 
 
 def test_a_clock_ahead_beyond_tolerance_shifts_the_whole_session(history: Build) -> None:
@@ -39,22 +35,25 @@ def test_a_clock_ahead_beyond_tolerance_shifts_the_whole_session(history: Build)
     assert (started_at, is_shifted) == (datetime(2026, 3, 3, 12, 0, 0), True)
 
 
-def test_a_clock_behind_is_kept_and_flagged(history: Build) -> None:
-    assert event_time(history, "behind-1") == (
-        datetime(2026, 3, 4, 11, 0, 0),
-        "client_clock",
-        False,
-        True,
-    )
+# event -> (event_at, event_time_basis, is_clock_ahead_shifted, is_clock_behind_suspected)
+ONE_EVENT_CASES = {
+    # received 12:00:31, sent 30 s after the event on a device clock two hours ahead
+    "sent_at corrects a device clock two hours ahead": (
+        "sent-1", (datetime(2026, 3, 2, 12, 0, 1), "sent_at", False, False),
+    ),
+    "a clock behind is kept and flagged": (
+        "behind-1", (datetime(2026, 3, 4, 11, 0, 0), "client_clock", False, True),
+    ),
+    "a trusted clock keeps client time": (
+        "g1-0", (datetime(2026, 3, 5, 23, 30, 0), "client_clock", False, False),
+    ),
+}  # fmt: skip
 
 
-def test_a_trusted_clock_keeps_client_time(history: Build) -> None:
-    assert event_time(history, "g1-0") == (
-        datetime(2026, 3, 5, 23, 30, 0),
-        "client_clock",
-        False,
-        False,
-    )
+@pytest.mark.parametrize("case", ONE_EVENT_CASES)
+def test_the_clock_rule_of_one_event(history: Build, case: str) -> None:
+    event, expected = ONE_EVENT_CASES[case]
+    assert event_time(history, event) == expected
 
 
 def test_unknown_events_stay_in_staging_and_never_reach_the_marts(history: Build) -> None:

@@ -18,13 +18,7 @@
 
 with
 
-{% if plan['partial'] -%}
-    reprocessed as (
-
-        {{ reprocess_keys(plan) }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan) }}
 
 match_reports as (
 
@@ -43,9 +37,7 @@ match_reports as (
         reports.event_at,
         reports.event_date
     from {{ ref('int_events_time_corrected') }} as reports
-    {% if plan['partial'] -%}
-        {{ join_reprocessed('reports.user_id', 'reports.event_date', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('reports.user_id', 'reports.event_date', plan=plan) }}
     where reports.event_name = 'match_played'
 
 ),

@@ -28,13 +28,9 @@
 
 with
 
+{{ reprocessed_cte(plan) }}
+
 {% if plan['partial'] -%}
-    reprocessed as (
-
-        {{ reprocess_keys(plan) }}
-
-    ),
-
     carried_days as (
 
         -- the user's last row before the changed day: the history up to the day before
@@ -62,13 +58,9 @@ daily as (
         daily.last_event_at,
         daily.loss_streak_at_day_end
     from {{ ref('fct_user_daily_activity') }} as daily
-    {% if plan['partial'] -%}
-        inner join reprocessed
-            on
-                {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = reprocessed.user_id
-                and daily.activity_date >= reprocessed.from_date
-                and {{ reprocess_bound('daily.activity_date', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        dbt.safe_cast('daily.user_id', uuid_type()), 'daily.activity_date', plan=plan
+    ) }}
 
 ),
 
@@ -83,13 +75,10 @@ closed_gaps as (
         sum(cast(round(gaps.gap_seconds * 1000000) as bigint)) as gap_microseconds_closed,
         max(gaps.gap_days) as gap_days_max
     from {{ ref('fct_inactivity_gaps') }} as gaps
-    {% if plan['partial'] -%}
-        inner join reprocessed
-            on
-                {{ dbt.safe_cast('gaps.user_id', uuid_type()) }} = reprocessed.user_id
-                and cast(gaps.next_started_at as date) >= reprocessed.from_date
-                and {{ reprocess_bound('cast(gaps.next_started_at as date)', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        dbt.safe_cast('gaps.user_id', uuid_type()), 'cast(gaps.next_started_at as date)',
+        plan=plan
+    ) }}
     where not gaps.is_open
     group by 1, 2
 

@@ -41,13 +41,7 @@
 
 with
 
-{% if plan['partial'] -%}
-    reprocessed as (
-
-        {{ reprocess_keys(plan, ids='uuid') }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan, ids='uuid') }}
 
 snapshots as (
 
@@ -56,13 +50,7 @@ snapshots as (
         snapshots.snapshot_date,
         {{ dbt.datediff(day_number, 'snapshots.snapshot_date', 'day') }} as day_number
     from {{ ref('int_user_snapshot_dates') }} as snapshots
-    {% if plan['partial'] -%}
-        inner join reprocessed
-            on
-                snapshots.user_id = reprocessed.user_id
-                and snapshots.snapshot_date >= reprocessed.from_date
-                and {{ reprocess_bound('snapshots.snapshot_date', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('snapshots.user_id', 'snapshots.snapshot_date', plan=plan) }}
 
 ),
 
@@ -77,15 +65,10 @@ daily as (
         daily.max_loss_streak,
         {{ dbt.datediff(day_number, 'daily.activity_date', 'day') }} as day_number
     from {{ ref('fct_user_daily_activity') }} as daily
-    {% if plan['partial'] -%}
-        inner join reprocessed
-            on
-                {{ dbt.safe_cast('daily.user_id', uuid_type()) }} = reprocessed.user_id
-                and daily.activity_date >= cast({{
-                    dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
-                }} as date)
-                and {{ reprocess_bound('daily.activity_date', lookback_days - 1, plan) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        dbt.safe_cast('daily.user_id', uuid_type()), 'daily.activity_date',
+        lookback_days=lookback_days - 1, plan=plan
+    ) }}
 
 ),
 
@@ -103,15 +86,9 @@ daily_state as (
         totals.gap_max_days_to_date,
         totals.loss_streak_to_date
     from {{ ref('int_user_running_totals') }} as totals
-    {% if plan['partial'] -%}
-        inner join reprocessed
-            on
-                totals.user_id = reprocessed.user_id
-                and totals.activity_date >= cast({{
-                    dbt.dateadd('day', 1 - lookback_days, 'reprocessed.from_date')
-                }} as date)
-                and {{ reprocess_bound('totals.activity_date', lookback_days - 1, plan) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        'totals.user_id', 'totals.activity_date', lookback_days=lookback_days - 1, plan=plan
+    ) }}
 
 ),
 

@@ -40,13 +40,7 @@
 
 with
 
-{% if plan['partial'] -%}
-    reprocessed as (
-
-        {{ reprocess_keys(plan, ids='uuid') }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan, ids='uuid') }}
 
 as_of as (
 

@@ -17,20 +17,12 @@
 
 with
 
-{% if plan['partial'] -%}
-    reprocessed as (
-
-        {{ reprocess_keys(plan) }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan) }}
 
 daily as (
 
     select daily.* from {{ ref('fct_user_daily_activity') }} as daily
-    {% if plan['partial'] -%}
-        {{ join_reprocessed('daily.user_id', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('daily.user_id', plan=plan) }}
 
 ),
 
@@ -44,9 +36,7 @@ sessions as (
         {{ min_by('sessions.entry_point', ['sessions.started_at', 'sessions.session_id']) }}
             as first_entry_point
     from {{ ref('fct_sessions') }} as sessions
-    {% if plan['partial'] -%}
-        {{ join_reprocessed('sessions.user_id', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('sessions.user_id', plan=plan) }}
     group by 1
 
 ),

@@ -18,14 +18,8 @@
 
 with
 
-{% if plan['partial'] -%}
-    -- a rage quit pairs two events of one session: whole sessions are recomputed
-    changed_sessions as (
-
-        {{ reprocess_keys(plan, ids='uuid') }}
-
-    ),
-{%- endif %}
+-- a rage quit pairs two events of one session: whole sessions are recomputed
+{{ reprocessed_cte(plan, ids='uuid', name='changed_sessions') }}
 
 quits as (
 

@@ -17,17 +17,13 @@
 }}
 
 {%- set session_order = ['client_ts', 'received_at', 'event_id'] -%}
+{%- set first_start = ["event_name != 'session_start'"] + session_order -%}
+{%- set last_disconnect = ["event_name = 'disconnect'"] + session_order -%}
 {%- set plan = reprocessing_plan() %}
 
 with
 
-{% if plan['partial'] -%}
-    changed_sessions as (
-
-        {{ reprocess_keys(plan, ids='uuid') }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan, ids='uuid', name='changed_sessions') }}
 
 events as (
 
@@ -66,34 +62,16 @@ event_totals as (
         {{ count_where("disconnect_reason = 'crash'") }} as disconnects_crash,
         max(case when is_clock_ahead_shifted then 1 else 0 end) as has_clock_ahead_shifted,
         max(case when is_clock_behind_suspected then 1 else 0 end)
-            as has_clock_behind_suspected
+            as has_clock_behind_suspected,
+        -- the first session_start in device-clock order (a re-sent copy may follow) and the
+        -- last disconnect, how the session ended: each order puts those events at its end
+        {{ count_where("event_name = 'session_start'") }} as session_starts,
+        {{ min_by('event_at', first_start) }} as first_start_at,
+        {{ min_by('entry_point', first_start) }} as first_entry_point,
+        {{ min_by('is_new_user', first_start) }} as first_is_new_user,
+        {{ count_where("event_name = 'disconnect'") }} as disconnects,
+        {{ max_by('disconnect_reason', last_disconnect) }} as last_disconnect_reason
     from events
-    group by 1
-
-),
-
-first_starts as (
-
-    -- the session's first session_start in device-clock order (a re-sent copy may follow)
-    select
-        session_id,
-        {{ min_by('event_at', session_order) }} as started_at,
-        {{ min_by('entry_point', session_order) }} as entry_point,
-        {{ min_by('is_new_user', session_order) }} as is_new_user
-    from events
-    where event_name = 'session_start'
-    group by 1
-
-),
-
-last_disconnects as (
-
-    -- how the session ended: its last disconnect in device-clock order
-    select
-        session_id,
-        {{ max_by('disconnect_reason', session_order) }} as disconnect_reason
-    from events
-    where event_name = 'disconnect'
     group by 1
 
 ),
@@ -137,30 +115,34 @@ joined as (
         event_totals.session_id,
         event_totals.user_id,
         event_totals.last_event_at as ended_at,
-        first_starts.entry_point,
         event_totals.events,
         event_totals.disconnects_network,
         event_totals.disconnects_quit,
         event_totals.disconnects_crash,
         event_totals.last_received_at,
-        coalesce(first_starts.started_at, event_totals.first_event_at) as started_at,
-        first_starts.session_id is null as is_missing_session_start,
-        coalesce(first_starts.is_new_user, false) as is_new_user,
+        case when event_totals.session_starts > 0 then event_totals.first_entry_point end
+            as entry_point,
+        case
+            when event_totals.session_starts > 0 then event_totals.first_start_at
+            else event_totals.first_event_at
+        end as started_at,
+        event_totals.session_starts = 0 as is_missing_session_start,
+        coalesce(event_totals.session_starts > 0 and event_totals.first_is_new_user, false)
+            as is_new_user,
         coalesce(match_totals.matches, 0) as matches,
         coalesce(match_totals.wins, 0) as wins,
         coalesce(match_totals.losses, 0) as losses,
         coalesce(match_totals.match_disconnects, 0) as match_disconnects,
         coalesce(match_totals.bot_matches, 0) as bot_matches,
         coalesce(match_totals.match_seconds, 0) as match_seconds,
-        coalesce(last_disconnects.disconnect_reason, 'no_disconnect') as ended_by,
+        case
+            when event_totals.disconnects > 0 then event_totals.last_disconnect_reason
+            else 'no_disconnect'
+        end as ended_by,
         coalesce(rage_quit_totals.rage_quits, 0) as rage_quits,
         event_totals.has_clock_ahead_shifted = 1 as is_clock_ahead_shifted,
         event_totals.has_clock_behind_suspected = 1 as is_clock_behind_suspected
     from event_totals
-    left join first_starts
-        on event_totals.session_id = first_starts.session_id
-    left join last_disconnects
-        on event_totals.session_id = last_disconnects.session_id
     left join match_totals
         on event_totals.session_id = match_totals.session_id
     left join rage_quit_totals

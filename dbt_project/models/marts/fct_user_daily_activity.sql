@@ -24,19 +24,9 @@
 
 with
 
-{% if plan['partial'] -%}
-    reprocessed as (
+{{ reprocessed_cte(plan, ids='uuid') }}
 
-        {{ reprocess_keys(plan, ids='uuid') }}
-
-    ),
-
-    reprocessed_ids as (
-
-        {{ reprocess_keys(plan, ids='string') }}
-
-    ),
-{%- endif %}
+{{ reprocessed_cte(plan, ids='string', name='reprocessed_ids') }}
 
 session_days as (
 
@@ -48,11 +38,9 @@ session_days as (
         {{ count_where("sessions.entry_point = 'matchmaking'") }} as sessions_matchmaking,
         {{ count_where("sessions.entry_point = 'invite'") }} as sessions_invite
     from {{ ref('fct_sessions') }} as sessions
-    {% if plan['partial'] -%}
-        {{ join_reprocessed(
-            'sessions.user_id', 'sessions.started_date', keys='reprocessed_ids', plan=plan
-        ) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        'sessions.user_id', 'sessions.started_date', keys='reprocessed_ids', plan=plan
+    ) }}
     group by 1, 2
 
 ),
@@ -73,9 +61,7 @@ match_days as (
         cast(max(matches.match_number) - max(matches.last_non_loss_match_number) as integer)
             as loss_streak_at_day_end
     from {{ ref('int_matches_deduplicated') }} as matches
-    {% if plan['partial'] -%}
-        {{ join_reprocessed('matches.user_id', 'matches.event_date', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('matches.user_id', 'matches.event_date', plan=plan) }}
     group by 1, 2
 
 ),
@@ -92,9 +78,7 @@ event_days as (
         {{ count_where("events.disconnect_reason = 'quit'") }} as disconnects_quit,
         {{ count_where("events.disconnect_reason = 'crash'") }} as disconnects_crash
     from {{ ref('int_events_time_corrected') }} as events
-    {% if plan['partial'] -%}
-        {{ join_reprocessed('events.user_id', 'events.event_date', plan=plan) }}
-    {%- endif %}
+    {{ join_reprocessed('events.user_id', 'events.event_date', plan=plan) }}
     group by 1, 2
 
 ),
@@ -106,11 +90,9 @@ rage_quit_days as (
         rage_quits.rage_quit_date as activity_date,
         cast(count(*) as integer) as rage_quits
     from {{ ref('fct_rage_quits') }} as rage_quits
-    {% if plan['partial'] -%}
-        {{ join_reprocessed(
-            'rage_quits.user_id', 'rage_quits.rage_quit_date', keys='reprocessed_ids', plan=plan
-        ) }}
-    {%- endif %}
+    {{ join_reprocessed(
+        'rage_quits.user_id', 'rage_quits.rage_quit_date', keys='reprocessed_ids', plan=plan
+    ) }}
     group by 1, 2
 
 ),
