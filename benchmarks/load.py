@@ -159,9 +159,9 @@ def materialize_days(home: Path, days: list[date]) -> dict[str, float]:
     """Materialize the days in order; returns the seconds each asset step reported."""
     import dagster as dg
 
-    from orchestration.assets.landing import load_landed_shards
-    from orchestration.assets.warehouse import deduplicate_events
+    from orchestration.landing.assets import load_landed_shards
     from orchestration.resources import build_resources
+    from orchestration.warehouse.assets import deduplicate_events
 
     resources = build_resources(home)
     steps = {"load": 0.0, "merge": 0.0}

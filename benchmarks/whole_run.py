@@ -194,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     args = parser.parse_args(argv)
 
-    from orchestration import checks
-    from orchestration.assets.ml import CHURN_MODEL, CHURN_TRAINING_SET
+    from orchestration import asset_keys
 
     tmp = Path(tempfile.mkdtemp(prefix="respawn-whole-run-"))
     home = tmp / "home"
@@ -209,18 +208,21 @@ def main(argv: list[str] | None = None) -> int:
 
         with dg.DagsterInstance.ephemeral() as instance:
             stages = Stages(home, instance)
-            raw = dg.AssetSelection.assets(checks.RAW_EVENTS).required_multi_asset_neighbors()
+            raw = dg.AssetSelection.assets(asset_keys.RAW_EVENTS).required_multi_asset_neighbors()
             stages.run("load", raw, history)
-            dedupe = dg.AssetSelection.assets(checks.EVENTS).required_multi_asset_neighbors()
+            dedupe = dg.AssetSelection.assets(asset_keys.EVENTS).required_multi_asset_neighbors()
             stages.run("dedupe", dedupe, history)
-            dbt = dg.AssetSelection.assets(checks.EVENTS).downstream(include_self=False)
+            dbt = dg.AssetSelection.assets(asset_keys.EVENTS).downstream(include_self=False)
             models = dbt - dg.AssetSelection.groups("ml")
             stages.run("dbt", models)
-            stages.run("train", dg.AssetSelection.assets(CHURN_TRAINING_SET, CHURN_MODEL))
+            stages.run(
+                "train",
+                dg.AssetSelection.assets(asset_keys.CHURN_TRAINING_SET, asset_keys.CHURN_MODEL),
+            )
             stages.run(
                 "score",
                 dg.AssetSelection.groups("ml")
-                - dg.AssetSelection.assets(CHURN_TRAINING_SET, CHURN_MODEL),
+                - dg.AssetSelection.assets(asset_keys.CHURN_TRAINING_SET, asset_keys.CHURN_MODEL),
             )
             with duckdb.connect(str(warehouse_path(home)), read_only=True) as con:
                 events, scored = (

@@ -16,6 +16,10 @@ daily_partitions = dg.DailyPartitionsDefinition(
     start_date=FIRST_DAY, timezone="UTC", end_offset=1, fmt="%Y-%m-%d"
 )
 
+# A backfill of the partitioned assets loads up to a week per run: fewer processes, bounded
+# transactions.
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
+
 
 def partition_days(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> list[date]:
     """The receive dates a run covers: one partition, or a range in a single-run backfill."""

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from ingestion.landing import Stream, published_shards
 from ingestion.settings import landing_root, warehouse_path
+from orchestration.dbt_project import dbt_cli
 
 # The concurrency pool of every step that opens the warehouse (limit 1 in the instance config).
 WAREHOUSE_POOL = "warehouse"
@@ -107,8 +108,6 @@ class LandingResource(dg.ConfigurableResource):
 
 def build_resources(home: Path | None = None) -> dict[str, object]:
     """The resources for the data under `home` (default `$RESPAWN_HOME`)."""
-    from orchestration.dbt_project import dbt_cli
-
     return {
         "warehouse": WarehouseResource(database=str(warehouse_path(home))),
         "landing": LandingResource(root=str(landing_root(home))),

@@ -15,7 +15,7 @@ import dagster as dg
 
 from ingestion.landing import DEADLETTER, EVENTS, published_shards, shard_day
 from ingestion.settings import landing_root
-from orchestration.checks import EVENTS as EVENTS_KEY
+from orchestration import asset_keys
 
 # The demo prints its own progress; Dagster's DEBUG to WARNING lines stay in the run's logs (UI)
 # (a warning such as dbt's source tests being observations, not checks, would only confuse here).
@@ -67,7 +67,9 @@ def materialize_everything(home: Path) -> bool:
         if not _check(result, f"load partition {day}", started):
             return False
 
-    everything_after_events = dg.AssetSelection.assets(EVENTS_KEY).downstream(include_self=False)
+    everything_after_events = dg.AssetSelection.assets(asset_keys.EVENTS).downstream(
+        include_self=False
+    )
     # dagster-dbt echoes every line of dbt's output to stdout (the UI's compute logs): here it
     # goes to a file, so that the demo's own progress stays readable
     dbt_log = home / "logs" / "demo-dbt.log"

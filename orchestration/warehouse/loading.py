@@ -28,7 +28,6 @@ from orchestration.warehouse.raw_schema import (
     DEADLETTER_COLUMNS,
     EVENT_COLUMNS,
     FIELD_OWNERS,
-    create_raw_tables,
 )
 from orchestration.warehouse.shards import LoadPlan, Shard, sha256_file
 
@@ -145,7 +144,6 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
     """Load the plan's shards into their table and the manifest. Runs inside the caller's
     transaction: a failure anywhere leaves both as they were."""
     table, columns, select = _TARGETS[plan.stream]
-    create_raw_tables(con)
     days = list(plan.days)
     removed = 0
     if plan.replace:

@@ -13,18 +13,22 @@ from ingestion.contract import ALL_FIELDS, EVENT_TYPES, FieldSpec
 
 RAW_SCHEMA = "raw"
 
-_DUCKDB_TYPES = {"boolean": "BOOLEAN", "integer": "INTEGER"}
+# Every raw table is partitioned by `receive_date`: a statement about some partitions binds their
+# dates as the named parameter `$days` (a list of dates) and filters with `where {IN_DAYS}`.
+IN_DAYS = "receive_date in (select unnest($days::date[]))"
+
+_DUCKDB_TYPES = {"boolean": "BOOLEAN", "integer": "INTEGER", "timestamp": "TIMESTAMP"}
 
 
-def _contract_column(spec: FieldSpec) -> tuple[str, str]:
-    if spec.name == "timestamp":  # typed as client_ts; the text as sent is kept beside it
-        return ("client_ts", "TIMESTAMP")
-    return (spec.name, _DUCKDB_TYPES.get(spec.kind, "VARCHAR"))
+def column_name(spec: FieldSpec) -> str:
+    """The typed column of a contract field: its name, but `timestamp` is typed as `client_ts`
+    (the text as sent is kept beside it as `client_timestamp`)."""
+    return "client_ts" if spec.name == "timestamp" else spec.name
 
 
 # name -> DuckDB type, in table order
 EVENT_COLUMNS: dict[str, str] = {
-    **dict(_contract_column(spec) for spec in ALL_FIELDS),
+    **{column_name(spec): _DUCKDB_TYPES.get(spec.kind, "VARCHAR") for spec in ALL_FIELDS},
     "client_timestamp": "VARCHAR",
     "status": "VARCHAR",
     "payload": "JSON",
@@ -38,7 +42,7 @@ EVENT_COLUMNS: dict[str, str] = {
 }
 
 COLUMN_DESCRIPTIONS: dict[str, str] = {
-    **{_contract_column(spec)[0]: spec.description for spec in ALL_FIELDS},
+    **{column_name(spec): spec.description for spec in ALL_FIELDS},
     "client_ts": "Client-side event time (`timestamp`), converted to naive UTC.",
     "client_timestamp": "The client's `timestamp` exactly as sent.",
     "status": "`valid` for a known v1 event; `unknown` when its name or version is newer than "

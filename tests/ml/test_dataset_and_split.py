@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import synthetic
 from ml.dataset import feature_columns, load_labeled, load_snapshot
 from ml.feature_contract import contract_features
 from ml.split import time_split
-from tests.ml.conftest import HORIZON, N_DAYS, START, day, warehouse
+from tests.support import synthetic
+from tests.support.churn_data import HORIZON, N_DAYS, START, day, warehouse
 
 
 def test_feature_columns_are_every_non_key_column_sorted_by_name(

@@ -9,7 +9,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml import synthetic
 from ml.dataset import load_labeled
 from ml.pipeline import CHECK_BEATS_RECENCY, TrainingResult, train_and_evaluate
 from ml.registry import FAILED, PASSED, RegisteredModel, latest_passed, manifests, register
@@ -21,7 +20,8 @@ from ml.score_tables import (
     SCORES_TABLE,
     write_scores,
 )
-from tests.ml.conftest import N_DAYS, day, warehouse
+from tests.support import synthetic
+from tests.support.churn_data import N_DAYS, day, warehouse
 
 LATEST = day(N_DAYS - 1)
 

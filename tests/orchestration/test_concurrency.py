@@ -16,8 +16,8 @@ import dagster as dg
 import pytest
 
 from orchestration.resources import LOCK_WAIT_MESSAGE
-from tests.orchestration.conftest import query
 from tests.orchestration.landed import Landing, at, session
+from tests.orchestration.runs import query
 from tests.support.dagster_job import launch_job
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,11 +1,12 @@
 """Generated churn feature and label frames with a planted, known signal.
 
-Tests and the benchmark need feature tables long before (and independently of) the dbt models, and
-they need to know the truth. This module simulates players day by day: they play sessions and
-matches, lose, rage-quit, and quit the game for good with a hazard driven by planted causes
-(rage quits while losing, long loss streaks, low engagement). Features at `d` use only days up to
-`d` and labels follow the dbt contract (`churned` = no session in `(d, d + horizon]`, censored when
-that window passes the last simulated day), so leakage and censoring behave like the real tables.
+Test scaffolding, outside the product: the ML tests and `benchmarks/ml.py` need feature tables
+long before (and independently of) the dbt models, and they need to know the truth. This module
+simulates players day by day: they play sessions and matches, lose, rage-quit, and quit the game
+for good with a hazard driven by planted causes (rage quits while losing, long loss streaks, low
+engagement). Features at `d` use only days up to `d` and labels follow the dbt contract
+(`churned` = no session in `(d, d + horizon]`, censored when that window passes the last
+simulated day), so leakage and censoring behave like the real tables.
 """
 
 from __future__ import annotations

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 
 from ingestion.settings import models_root, warehouse_path
-from ml import synthetic
-from ml.pipeline import TrainingResult
+from ml.pipeline import CHECK_BEATS_RECENCY, TrainingResult
 from ml.registry import FAILED, PASSED, latest_passed, manifests, register
-from orchestration.assets import ml as ml_assets
-from orchestration.jobs import CADENCE_TAG
+from orchestration import asset_keys
+from orchestration.automation.jobs import weekly_churn_retrain
+from orchestration.automation.schedules import weekly_churn_retrain_schedule
+from orchestration.cadence import CADENCE_TAG
+from orchestration.definitions import build_definitions
+from orchestration.ml.assets import churn_model, churn_training_set, score_churn
+from orchestration.ml.checks import FEATURE_DRIFT
+from orchestration.ml.definitions import defs as ml_defs
 from orchestration.resources import WarehouseResource
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RESPAWN_HOME", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.ephemeral() as inst:
-        yield inst
+from tests.support import synthetic
 
 
 def _warehouse(home: Path, data: synthetic.SyntheticData) -> WarehouseResource:
@@ -42,7 +34,7 @@ def _materialize(
     instance: dg.DagsterInstance, warehouse: WarehouseResource
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ml_assets.ASSETS, *ml_assets.ASSET_CHECKS],
+        [*ml_defs.assets, *ml_defs.asset_checks],
         resources={"warehouse": warehouse},
         instance=instance,
         raise_on_error=False,
@@ -59,8 +51,8 @@ def test_retraining_registers_a_model_and_scores_every_eligible_player(
     warehouse = _warehouse(home, strong_data)
     result = _materialize(instance, warehouse)
     assert result.success
-    assert _checks(result)[ml_assets.BEATS_RECENCY] is True
-    assert ml_assets.FEATURE_DRIFT in _checks(result)
+    assert _checks(result)[CHECK_BEATS_RECENCY] is True
+    assert FEATURE_DRIFT in _checks(result)
     model_meta = result.asset_materializations_for_node("churn_model")[0].metadata
     for image in ("ROC", "calibration curve", "top drivers (TreeSHAP)"):
         assert model_meta[image].value.startswith("![")
@@ -71,7 +63,7 @@ def test_retraining_registers_a_model_and_scores_every_eligible_player(
     model = latest_passed(models_root())
     assert model is not None and model.manifest["status"] == PASSED
     scores = result.asset_materializations_for_node("score_churn")
-    assert {m.asset_key for m in scores} == {ml_assets.CHURN_SCORES, ml_assets.CHURN_REASONS}
+    assert {m.asset_key for m in scores} == {asset_keys.CHURN_SCORES, asset_keys.CHURN_REASONS}
     latest = strong_data.features["snapshot_date"].max()
     eligible = int((strong_data.features["snapshot_date"] == latest).sum())
     with warehouse.get_connection() as con:
@@ -87,9 +79,7 @@ def test_scoring_is_skipped_until_a_model_has_passed(
     home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
 ) -> None:
     warehouse = _warehouse(home, strong_data)
-    result = dg.materialize(
-        [ml_assets.score_churn], resources={"warehouse": warehouse}, instance=instance
-    )
+    result = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
     assert result.success
     assert result.asset_materializations_for_node("score_churn") == []
 
@@ -111,14 +101,12 @@ def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_th
         )
     result = _materialize(instance, warehouse)
     assert not result.success  # the blocking check stops the run: visible in the UI
-    assert _checks(result)[ml_assets.BEATS_RECENCY] is False
+    assert _checks(result)[CHECK_BEATS_RECENCY] is False
     assert [m["status"] for m in manifests(models_root())] == [PASSED, FAILED]
     assert latest_passed(models_root()).version == good.version
     # The blocking check skipped this run's scoring; the nightly scoring then uses the good one.
     assert result.asset_materializations_for_node("score_churn") == []
-    nightly = dg.materialize(
-        [ml_assets.score_churn], resources={"warehouse": warehouse}, instance=instance
-    )
+    nightly = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
     assert nightly.success
     with warehouse.get_connection() as con:
         versions = con.execute("SELECT DISTINCT model_version FROM ml.churn_scores").fetchall()
@@ -126,13 +114,22 @@ def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_th
 
 
 def test_training_is_weekly_and_scoring_joins_the_nightly_run() -> None:
-    training_tags = ml_assets.churn_training_set.tags_by_key[ml_assets.CHURN_TRAINING_SET]
+    training_tags = churn_training_set.tags_by_key[asset_keys.CHURN_TRAINING_SET]
     assert training_tags.get(CADENCE_TAG) == "weekly"
-    assert ml_assets.churn_model.tags_by_key[ml_assets.CHURN_MODEL].get(CADENCE_TAG) == "weekly"
-    for key in (ml_assets.CHURN_SCORES, ml_assets.CHURN_REASONS):
-        assert CADENCE_TAG not in ml_assets.score_churn.tags_by_key[key]
-    assert ml_assets.weekly_churn_retrain_schedule.cron_schedule == "0 4 * * 1"
-    assert [ml_assets.weekly_churn_retrain] == ml_assets.JOBS
-    assert [ml_assets.weekly_churn_retrain_schedule] == ml_assets.SCHEDULES
-    for definition in [*ml_assets.ASSETS, *ml_assets.ASSET_CHECKS]:
+    assert churn_model.tags_by_key[asset_keys.CHURN_MODEL].get(CADENCE_TAG) == "weekly"
+    for key in (asset_keys.CHURN_SCORES, asset_keys.CHURN_REASONS):
+        assert CADENCE_TAG not in score_churn.tags_by_key[key]
+    assert weekly_churn_retrain_schedule.cron_schedule == "0 4 * * 1"
+    # The weekly job and its schedule are the code location's, and the job is the ML chain.
+    location = build_definitions()
+    weekly = location.resolve_job_def(weekly_churn_retrain.name)
+    assert weekly.asset_layer.selected_asset_keys == {
+        asset_keys.CHURN_TRAINING_SET,
+        asset_keys.CHURN_MODEL,
+        asset_keys.CHURN_SCORES,
+        asset_keys.CHURN_REASONS,
+    }
+    schedule = location.resolve_schedule_def(weekly_churn_retrain_schedule.name)
+    assert schedule.job_name == weekly_churn_retrain.name
+    for definition in [*ml_defs.assets, *ml_defs.asset_checks]:
         assert definition.op.pool == "warehouse", definition

@@ -7,33 +7,30 @@ the ones that fail out of `events`, in one DuckDB transaction.
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 
-from orchestration import checks
-from orchestration.assets.landing import BACKFILL, OWNERS
-from orchestration.partitions import daily_partitions, partition_days
+from orchestration import asset_keys
+from orchestration.owners import DATA_ENGINEERING
+from orchestration.partitions import BACKFILL_POLICY, daily_partitions, partition_days
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.table_metadata import column_schema
+from orchestration.warehouse import checks
 from orchestration.warehouse.dedupe import merge_events
-from orchestration.warehouse.metadata import (
-    EVENT_PREVIEW,
-    column_schema,
-    day_stats,
-    preview,
-    table_rows,
-)
+from orchestration.warehouse.metadata import EVENT_PREVIEW, day_stats, preview, table_rows
 from orchestration.warehouse.raw_schema import (
+    COLUMN_DESCRIPTIONS,
     CONFLICT_COLUMNS,
     EVENT_COLUMNS,
+    IN_DAYS,
     QUARANTINE_COLUMNS,
     create_raw_tables,
 )
 
-QUARANTINED_EVENTS = dg.AssetKey("quarantined_events")
 
-
-def _raw_table_spec(
+def _merged_table_spec(
     key: dg.AssetKey, table: str, columns: dict[str, str], kinds: set[str], description: str
 ) -> dg.AssetSpec:
     """A `raw.*` table the dedupe step writes from the loaded copies of `raw_events`."""
@@ -42,17 +39,17 @@ def _raw_table_spec(
         description=description,
         group_name="warehouse",
         kinds=kinds,
-        owners=OWNERS,
-        deps=[checks.RAW_EVENTS],
+        owners=DATA_ENGINEERING,
+        deps=[asset_keys.RAW_EVENTS],
         metadata={
             "dagster/table_name": table,
-            "dagster/column_schema": column_schema(columns),
+            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
         },
     )
 
 
-EVENTS_SPEC = _raw_table_spec(
-    checks.EVENTS,
+EVENTS_SPEC = _merged_table_spec(
+    asset_keys.EVENTS,
     "raw.events",
     EVENT_COLUMNS,
     {"duckdb", "python", "pandera"},
@@ -60,22 +57,26 @@ EVENTS_SPEC = _raw_table_spec(
     "wins (ties by shard path, then line), whatever the order partitions are loaded in. Only "
     "rows that pass the v1 pandera contract. The dbt source `respawn.events`.",
 )
-CONFLICTS_SPEC = _raw_table_spec(
-    checks.EVENT_ID_CONFLICTS,
+CONFLICTS_SPEC = _merged_table_spec(
+    asset_keys.EVENT_ID_CONFLICTS,
     "raw.event_id_conflicts",
     CONFLICT_COLUMNS,
     {"duckdb", "python"},
     "Copies of an event_id whose payload differs from the kept one (`raw.event_id_conflicts`): "
     "a client bug or a forged id, recorded, never merged.",
 )
-QUARANTINE_SPEC = _raw_table_spec(
-    QUARANTINED_EVENTS,
+QUARANTINE_SPEC = _merged_table_spec(
+    asset_keys.QUARANTINED_EVENTS,
     "raw.quarantined_events",
     QUARANTINE_COLUMNS,
     {"duckdb", "python", "pandera"},
     "Kept copies that broke the v1 pandera contract (`raw.quarantined_events`), with the rules "
     "they failed; they are kept out of `events` and so out of the marts.",
 )
+_TABLE_NAMES = {
+    spec.key: spec.metadata["dagster/table_name"]
+    for spec in (EVENTS_SPEC, CONFLICTS_SPEC, QUARANTINE_SPEC)
+}
 
 
 @dg.multi_asset(
@@ -84,18 +85,18 @@ QUARANTINE_SPEC = _raw_table_spec(
     check_specs=[
         dg.AssetCheckSpec(
             checks.MATCHES_CONTRACT,
-            asset=checks.EVENTS,
+            asset=asset_keys.EVENTS,
             description="The rows this materialization keeps pass the v1 pandera contract; "
             "failing rows are quarantined.",
         ),
         dg.AssetCheckSpec(
             checks.NO_NEW_CONFLICTS,
-            asset=checks.EVENT_ID_CONFLICTS,
+            asset=asset_keys.EVENT_ID_CONFLICTS,
             description="No copy of an event_id of these days carries a different payload (warn).",
         ),
     ],
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
+    backfill_policy=BACKFILL_POLICY,
     pool=WAREHOUSE_POOL,
 )
 def deduplicate_events(
@@ -115,70 +116,65 @@ def deduplicate_events(
                 f"raw.events: {outcome.events_written} rows written for {outcome.affected_ids} "
                 f"ids, {outcome.quarantined} quarantined, {outcome.conflicts} conflicting copies"
             )
-            params = {"days": days}
-            of_days = "where receive_date in (select unnest($days::date[]))"
-            results.append(
-                dg.MaterializeResult(
-                    asset_key=checks.EVENTS,
-                    metadata={
-                        **day_stats(con, "raw.events", "received_at", days),
+            results += [
+                _materialization(
+                    con,
+                    asset_keys.EVENTS,
+                    days,
+                    {
                         "ids touched": dg.MetadataValue.int(outcome.affected_ids),
                         "rows written": dg.MetadataValue.int(outcome.events_written),
                         "rows replaced": dg.MetadataValue.int(outcome.events_replaced),
                         "rows quarantined": dg.MetadataValue.int(outcome.quarantined),
-                        "table rows (all days)": dg.MetadataValue.int(
-                            table_rows(con, "raw.events")
-                        ),
                         "merge seconds": dg.MetadataValue.float(round(seconds, 3)),
-                        "preview": preview(
-                            con,
-                            f"select {EVENT_PREVIEW} from raw.events {of_days} "
-                            "order by received_at, shard_path, line_number",
-                            params,
-                        ),
                     },
-                )
-            )
-            results.append(
-                dg.MaterializeResult(
-                    asset_key=checks.EVENT_ID_CONFLICTS,
-                    metadata={
-                        **day_stats(con, "raw.event_id_conflicts", "received_at", days),
-                        "conflicting copies of these ids": dg.MetadataValue.int(outcome.conflicts),
-                        "table rows (all days)": dg.MetadataValue.int(
-                            table_rows(con, "raw.event_id_conflicts")
-                        ),
-                        "preview": preview(
-                            con,
-                            f"select event_id, kept_shard_path, kept_line_number, shard_path, "
-                            f"line_number, payload from raw.event_id_conflicts {of_days}",
-                            params,
-                        ),
-                    },
-                )
-            )
-            results.append(
-                dg.MaterializeResult(
-                    asset_key=QUARANTINED_EVENTS,
-                    metadata={
-                        **day_stats(con, "raw.quarantined_events", "received_at", days),
-                        "rows quarantined": dg.MetadataValue.int(outcome.quarantined),
-                        "table rows (all days)": dg.MetadataValue.int(
-                            table_rows(con, "raw.quarantined_events")
-                        ),
-                        "preview": preview(
-                            con,
-                            f"select event_id, failures, shard_path, line_number "
-                            f"from raw.quarantined_events {of_days}",
-                            params,
-                        ),
-                    },
-                )
-            )
-            results.append(checks.matches_contract(outcome.validation))
-            results.append(checks.no_new_conflicts(con, days, outcome.conflicts))
+                    preview_columns=EVENT_PREVIEW,
+                    preview_order="order by received_at, shard_path, line_number",
+                ),
+                _materialization(
+                    con,
+                    asset_keys.EVENT_ID_CONFLICTS,
+                    days,
+                    {"conflicting copies of these ids": dg.MetadataValue.int(outcome.conflicts)},
+                    preview_columns="event_id, kept_shard_path, kept_line_number, shard_path, "
+                    "line_number, payload",
+                ),
+                _materialization(
+                    con,
+                    asset_keys.QUARANTINED_EVENTS,
+                    days,
+                    {"rows quarantined": dg.MetadataValue.int(outcome.quarantined)},
+                    preview_columns="event_id, failures, shard_path, line_number",
+                ),
+                checks.matches_contract(outcome.validation),
+                checks.no_new_conflicts(con, days, outcome.conflicts),
+            ]
             con.commit()
         except BaseException:
             con.rollback()
             raise
     yield from results
+
+
+def _materialization(
+    con: Any,
+    key: dg.AssetKey,
+    days: list[date],
+    merged: dict[str, dg.MetadataValue],
+    *,
+    preview_columns: str,
+    preview_order: str = "",
+) -> dg.MaterializeResult:
+    """One table the merge wrote (a spec above): its rows of `days`, what the merge did to it
+    (`merged`), its size, and a preview."""
+    table = _TABLE_NAMES[key]
+    rows = f"select {preview_columns} from {table} where {IN_DAYS} {preview_order}"
+    return dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            **day_stats(con, table, "received_at", days),
+            **merged,
+            "table rows (all days)": dg.MetadataValue.int(table_rows(con, table)),
+            "preview": preview(con, rows, {"days": days}),
+        },
+    )

@@ -14,8 +14,8 @@ import orjson
 
 from ingestion.landing import format_ts
 from ingestion.settings import landing_root, warehouse_path
-from tests.orchestration.conftest import query, run_days
 from tests.orchestration.landed import Landing, at, event, session
+from tests.orchestration.runs import query, run_days
 
 DAY = date(2026, 1, 30)
 KEY = DAY.isoformat()

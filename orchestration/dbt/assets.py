@@ -3,21 +3,24 @@
 The translator maps the dbt source `respawn.events` to the `events` asset, so lineage runs
 events -> staging -> intermediate -> marts; models are grouped by their dbt folder and dbt tests
 show as asset checks. dbt opens the warehouse itself, so the step joins the warehouse pool.
+`@dbt_assets` reads the manifest when it is applied, so the assets are made by a function that
+the definitions call, never at import.
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.checks import EVENTS
-from orchestration.dbt_project import PRODUCTION_BUILD, dbt_project, require_manifest
+from orchestration import asset_keys
+from orchestration.dbt_project import PRODUCTION_BUILD
+from orchestration.owners import ANALYTICS_ENGINEERING
 from orchestration.resources import WAREHOUSE_POOL
 
-DBT_OWNERS = ["team:analytics-engineering"]
 # dbt source (source name, table name) -> the Dagster asset that produces it
-SOURCE_ASSETS: dict[tuple[str, str], dg.AssetKey] = {("respawn", "events"): EVENTS}
+SOURCE_ASSETS: dict[tuple[str, str], dg.AssetKey] = {("respawn", "events"): asset_keys.EVENTS}
 
 
 class RespawnDbtTranslator(DagsterDbtTranslator):
@@ -34,17 +37,22 @@ class RespawnDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
-        return DBT_OWNERS
+        return ANALYTICS_ENGINEERING
 
 
-@dbt_assets(
-    manifest=require_manifest(),
-    project=dbt_project,
-    dagster_dbt_translator=RespawnDbtTranslator(),
-    name="respawn_dbt_models",
-    pool=WAREHOUSE_POOL,
-)
-def respawn_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of the selected models: runs them and their data tests (reported as checks);
-    unit tests are left to `make test` (PRODUCTION_BUILD)."""
-    yield from dbt.cli(PRODUCTION_BUILD, context=context).stream()
+def build_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition:
+    """Every model of the manifest, run by one `dbt build` step (`respawn_dbt_models`)."""
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=RespawnDbtTranslator(),
+        name="respawn_dbt_models",
+        pool=WAREHOUSE_POOL,
+    )
+    def respawn_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        """`dbt build` of the selected models: runs them and their data tests (reported as
+        checks); unit tests are left to `make test` (PRODUCTION_BUILD)."""
+        yield from dbt.cli(PRODUCTION_BUILD, context=context).stream()
+
+    return respawn_dbt_models

@@ -1,4 +1,6 @@
-"""Shared fixtures: simulated players with a planted churn signal, in a real DuckDB file."""
+"""Simulated players with a planted churn signal, in a real DuckDB file: the fixtures of the ML
+tests (tests/ml, tests/orchestration/ml), registered for the whole suite by tests/conftest.py
+(`pytest_plugins`), so that each session-scoped set is built once however many folders use it."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ml import synthetic
 from ml.dataset import LabeledSet, load_labeled
 from ml.pipeline import TrainingResult, train_and_evaluate
 from ml.registry import RegisteredModel, register
+from tests.support import synthetic
 
 START = date(2026, 1, 1)
 N_USERS = 600
@@ -67,13 +69,8 @@ def strong_labeled(strong_db: duckdb.DuckDBPyConnection) -> LabeledSet:
 
 
 @pytest.fixture(scope="session")
-def strong_result(
-    strong_labeled: LabeledSet, strong_data: synthetic.SyntheticData
-) -> TrainingResult:
-    keys = strong_labeled.keys.merge(
-        strong_data.truth, on=["user_id", "snapshot_date"], how="left", validate="1:1"
-    )
-    return train_and_evaluate(strong_labeled, truth=keys["quits_within_horizon"])
+def strong_result(strong_labeled: LabeledSet) -> TrainingResult:
+    return train_and_evaluate(strong_labeled)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ USER = "77777777-7777-4777-8777-777777777777"
 
 
 def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
+    from orchestration.automation.sensors import landed_shards_sensor
     from orchestration.resources import build_resources
-    from orchestration.sensors import landed_shards_sensor
 
     resources = {"landing": build_resources(home)["landing"]}
     context = dg.build_sensor_context(cursor=cursor, instance=instance, resources=resources)
@@ -47,7 +47,7 @@ def test_the_sensor_requests_each_partition_with_new_shards_and_never_a_shard_tw
 
 
 def test_the_nightly_schedule_requests_yesterdays_partition_at_two_utc() -> None:
-    from orchestration.schedules import nightly_schedule
+    from orchestration.automation.schedules import nightly_schedule
 
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 2, 1, 2, 0, tzinfo=UTC)

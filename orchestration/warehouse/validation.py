@@ -3,7 +3,7 @@
 Every `FieldSpec` in `ALL_FIELDS` becomes a column rule (required or not, enum members, bounds,
 UUID format, length), and every `EventType` a row rule (a valid event carries its type's fields).
 Nothing here lists a field by hand: a field added to the contract is validated without an edit.
-The typed columns come from `orchestration.warehouse.raw_schema`: `timestamp` is `client_ts`.
+The typed columns are named as in `orchestration.warehouse.raw_schema` (`column_name`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ingestion.contract import (
     SCHEMA_VERSION,
     FieldSpec,
 )
+from orchestration.warehouse.raw_schema import column_name
 
 STATUSES = ("valid", "unknown")
 # Clock slack between the ingestor host and the machine that validates.
@@ -32,10 +33,6 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_EXAMPLES = 10
 
 _BASE_NAMES = frozenset(spec.name for spec in BASE_FIELDS)
-
-
-def column_name(spec: FieldSpec) -> str:
-    return "client_ts" if spec.name == "timestamp" else spec.name
 
 
 # The columns the model reads: the typed contract columns plus what the row rules need.

@@ -14,7 +14,7 @@ from datetime import date
 import dagster as dg
 
 from ingestion.landing import DEADLETTER, EVENTS, parse_shard_name, shard_day
-from orchestration.jobs import load_landed_events
+from orchestration.automation.jobs import load_landed_events
 from orchestration.partitions import daily_partitions
 from orchestration.resources import LandingResource
 

@@ -13,23 +13,22 @@ import dagster as dg
 from pydantic import Field
 
 from ingestion.landing import DEADLETTER, EVENTS, Stream
-from orchestration import checks
-from orchestration.partitions import daily_partitions, partition_days
+from orchestration import asset_keys
+from orchestration.landing import checks
+from orchestration.owners import DATA_ENGINEERING
+from orchestration.partitions import BACKFILL_POLICY, daily_partitions, partition_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource, WarehouseResource
+from orchestration.table_metadata import column_schema
 from orchestration.warehouse.loading import LoadOutcome, load_shards
-from orchestration.warehouse.metadata import (
-    EVENT_PREVIEW,
-    column_schema,
-    day_stats,
-    preview,
-    table_rows,
+from orchestration.warehouse.metadata import EVENT_PREVIEW, day_stats, preview, table_rows
+from orchestration.warehouse.raw_schema import (
+    COLUMN_DESCRIPTIONS,
+    DEADLETTER_COLUMNS,
+    EVENT_COLUMNS,
+    IN_DAYS,
+    create_raw_tables,
 )
-from orchestration.warehouse.raw_schema import DEADLETTER_COLUMNS, EVENT_COLUMNS, create_raw_tables
 from orchestration.warehouse.shards import plan_load
-
-OWNERS = ["team:data-engineering"]
-# A backfill loads up to a week per run: fewer processes, bounded transactions.
-BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
 
 
 class LoadConfig(dg.Config):
@@ -42,49 +41,60 @@ class LoadConfig(dg.Config):
     )
 
 
-RAW_EVENTS_SPEC = dg.AssetSpec(
-    checks.RAW_EVENTS,
-    description=(
-        "Every landed copy of every accepted event (`raw.raw_events`), one row per line of the "
-        "day's published shards: typed v1 columns, the full client event as `payload`, server "
-        "receive time, shard path and line number. Duplicates are kept here; `events` "
-        "deduplicates them."
-    ),
-    group_name="landing",
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    skippable=True,
-    metadata={
-        "dagster/table_name": "raw.raw_events",
-        "dagster/column_schema": column_schema(EVENT_COLUMNS),
-    },
+def _landed_table_spec(
+    key: dg.AssetKey, table: str, columns: dict[str, str], description: str
+) -> dg.AssetSpec:
+    """A `raw.*` table the load writes from the published shards of one landing stream."""
+    return dg.AssetSpec(
+        key,
+        description=description,
+        group_name="landing",
+        kinds={"duckdb", "python"},
+        owners=DATA_ENGINEERING,
+        skippable=True,
+        metadata={
+            "dagster/table_name": table,
+            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
+        },
+    )
+
+
+RAW_EVENTS_SPEC = _landed_table_spec(
+    asset_keys.RAW_EVENTS,
+    "raw.raw_events",
+    EVENT_COLUMNS,
+    "Every landed copy of every accepted event (`raw.raw_events`), one row per line of the "
+    "day's published shards: typed v1 columns, the full client event as `payload`, server "
+    "receive time, shard path and line number. Duplicates are kept here; `events` "
+    "deduplicates them.",
 )
-DEADLETTER_SPEC = dg.AssetSpec(
-    checks.DEADLETTER_EVENTS,
-    description=(
-        "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the stable failure "
-        "code, field and message, receive time, shard path and line number."
-    ),
-    group_name="landing",
-    kinds={"duckdb", "python"},
-    owners=OWNERS,
-    skippable=True,
-    metadata={
-        "dagster/table_name": "raw.deadletter_events",
-        "dagster/column_schema": column_schema(DEADLETTER_COLUMNS),
-    },
+DEADLETTER_SPEC = _landed_table_spec(
+    asset_keys.DEADLETTER_EVENTS,
+    "raw.deadletter_events",
+    DEADLETTER_COLUMNS,
+    "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the stable failure "
+    "code, field and message, receive time, shard path and line number.",
 )
 
+# The landing stream each asset is loaded from, and the columns its preview shows.
 _STREAMS: dict[dg.AssetKey, Stream] = {
-    checks.RAW_EVENTS: EVENTS,
-    checks.DEADLETTER_EVENTS: DEADLETTER,
+    asset_keys.RAW_EVENTS: EVENTS,
+    asset_keys.DEADLETTER_EVENTS: DEADLETTER,
+}
+_PREVIEW_COLUMNS = {
+    asset_keys.RAW_EVENTS: EVENT_PREVIEW,
+    asset_keys.DEADLETTER_EVENTS: "received_at, failure_code, failure_field, raw, shard_path, "
+    "line_number",
 }
 
-
-_PREVIEW_COLUMNS = {
-    checks.RAW_EVENTS: EVENT_PREVIEW,
-    checks.DEADLETTER_EVENTS: "received_at, failure_code, failure_field, raw, shard_path, "
-    "line_number",
+# The checks computed inside the load, on its transaction's result.
+_IN_STEP_CHECKS = {
+    dg.AssetCheckKey(asset_keys.RAW_EVENTS, checks.RECEIVED_NOT_IN_FUTURE): (
+        checks.received_not_in_future
+    ),
+    dg.AssetCheckKey(asset_keys.DEADLETTER_EVENTS, checks.DEADLETTER_SHARE): (
+        checks.deadletter_share
+    ),
 }
 
 
@@ -94,12 +104,12 @@ _PREVIEW_COLUMNS = {
     check_specs=[
         dg.AssetCheckSpec(
             checks.RECEIVED_NOT_IN_FUTURE,
-            asset=checks.RAW_EVENTS,
+            asset=asset_keys.RAW_EVENTS,
             description="No row of the loaded days was received in the future.",
         ),
         dg.AssetCheckSpec(
             checks.DEADLETTER_SHARE,
-            asset=checks.DEADLETTER_EVENTS,
+            asset=asset_keys.DEADLETTER_EVENTS,
             description=(
                 "Dead-letter lines are at most "
                 f"{checks.DEADLETTER_SHARE_THRESHOLD:.0%} of each loaded day's lines (warn)."
@@ -107,7 +117,7 @@ _PREVIEW_COLUMNS = {
         ),
     ],
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
+    backfill_policy=BACKFILL_POLICY,
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
@@ -138,11 +148,9 @@ def load_landed_shards(
                 )
             for key, (outcome, seconds) in outcomes.items():
                 results.append(_materialization(con, key, outcome, seconds))
-            check_keys = context.selected_asset_check_keys
-            if dg.AssetCheckKey(checks.RAW_EVENTS, checks.RECEIVED_NOT_IN_FUTURE) in check_keys:
-                results.append(checks.received_not_in_future(con, days))
-            if dg.AssetCheckKey(checks.DEADLETTER_EVENTS, checks.DEADLETTER_SHARE) in check_keys:
-                results.append(checks.deadletter_share(con, days))
+            for check_key, check in _IN_STEP_CHECKS.items():
+                if check_key in context.selected_asset_check_keys:
+                    results.append(check(con, days))
             con.commit()
         except BaseException:
             con.rollback()
@@ -169,8 +177,7 @@ def _materialization(
         ),
         "preview": preview(
             con,
-            f"select {_PREVIEW_COLUMNS[key]} from {outcome.table} "
-            "where receive_date in (select unnest($days::date[])) "
+            f"select {_PREVIEW_COLUMNS[key]} from {outcome.table} where {IN_DAYS} "
             "order by shard_path, line_number",
             {"days": days},
         ),

@@ -10,26 +10,23 @@
   that model, written to `ml.churn_scores` / `ml.churn_reasons` by scoring date; a warning check
   flags features whose distribution drifted (PSI > 0.2) since the training window.
 
-Training and the training set run weekly (`weekly_churn_retrain`, tagged out of the nightly job);
-scoring joins the nightly job. Every step opens the warehouse, so all are in the warehouse pool.
-The dbt marts are referenced by the keys `RespawnDbtTranslator` gives them (`marts/<model>`).
+Training and the training set run weekly (tagged `WEEKLY`: the `weekly_churn_retrain` job of
+`orchestration.automation`, not the nightly one); scoring joins the nightly job. Every step opens
+the warehouse, so all are in the warehouse pool. The model registry is `$RESPAWN_HOME/models`.
+The feature-drift check on the scores is in `orchestration.ml.checks`.
 """
 
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
-from ingestion.settings import truth_root
-from ml.dataset import LabeledSet, load_labeled, load_snapshot
-from ml.drift import PSI_WARN, population_stability
+from ingestion.settings import models_root
+from ml.dataset import LabeledSet, load_labeled
 from ml.evaluate import LOGISTIC, MODEL, RECENCY
-from ml.ground_truth import load_players, true_churn
 from ml.pipeline import CHECK_BEATS_RECENCY, MODEL_UNCALIBRATED, train_and_evaluate
 from ml.plots import calibration_png, markdown_image, roc_png, shap_summary_png
 from ml.registry import latest_passed, register
-from ml.registry import load as load_model
 from ml.report import (
     at_risk_markdown,
     calibration_markdown,
@@ -40,44 +37,31 @@ from ml.report import (
     ranking_markdown,
 )
 from ml.score import HIGH_RISK, MEDIUM_RISK, TIERS, score_snapshot
-from ml.score_tables import REASONS_COLUMNS, REASONS_TABLE, SCORES_COLUMNS, SCORES_TABLE
-from ml.score_tables import write_scores as write_score_tables
+from ml.score_tables import (
+    REASONS_COLUMNS,
+    REASONS_TABLE,
+    SCORES_COLUMNS,
+    SCORES_TABLE,
+    write_scores,
+)
 from ml.split import time_split
-from orchestration.jobs import CADENCE_TAG
+from orchestration import asset_keys
+from orchestration.cadence import WEEKLY
+from orchestration.owners import ML_ENGINEERING
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.table_metadata import column_schema
 
-OWNERS = ["team:ml"]
 GROUP = "ml"
-WEEKLY = {CADENCE_TAG: "weekly"}
-
-# The dbt marts (keys as RespawnDbtTranslator names them: [schema, model]).
-CHURN_FEATURES = dg.AssetKey(["marts", "churn_features"])
-CHURN_LABELS = dg.AssetKey(["marts", "churn_labels"])
-
-CHURN_TRAINING_SET = dg.AssetKey("churn_training_set")
-CHURN_MODEL = dg.AssetKey("churn_model")
-CHURN_SCORES = dg.AssetKey("churn_scores")
-CHURN_REASONS = dg.AssetKey("churn_reasons")
-
-BEATS_RECENCY = CHECK_BEATS_RECENCY
-FEATURE_DRIFT = "feature_drift_psi"
-
-
-def _schema(columns: dict[str, str]) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name, kind.lower()) for name, kind in columns.items()]
-    )
-
 
 # -- training set -----------------------------------------------------------------------------
 
 
 @dg.asset(
-    key=CHURN_TRAINING_SET,
-    deps=[CHURN_FEATURES, CHURN_LABELS],
+    key=asset_keys.CHURN_TRAINING_SET,
+    deps=[asset_keys.CHURN_FEATURES, asset_keys.CHURN_LABELS],
     group_name=GROUP,
     kinds={"duckdb", "pandas"},
-    owners=OWNERS,
+    owners=ML_ENGINEERING,
     tags=WEEKLY,
     pool=WAREHOUSE_POOL,
     description=(
@@ -116,23 +100,17 @@ def churn_training_set(
 # -- model ------------------------------------------------------------------------------------
 
 
-def _ground_truth(data: LabeledSet) -> pd.Series | None:
-    """The simulator's truth for these rows, when the data was simulated."""
-    players = load_players(truth_root())
-    return None if players is None else true_churn(data.keys, players, data.horizon_days)
-
-
 @dg.asset(
-    key=CHURN_MODEL,
+    key=asset_keys.CHURN_MODEL,
     group_name=GROUP,
     kinds={"xgboost", "python"},
-    owners=OWNERS,
+    owners=ML_ENGINEERING,
     tags=WEEKLY,
     pool=WAREHOUSE_POOL,
     check_specs=[
         dg.AssetCheckSpec(
-            BEATS_RECENCY,
-            asset=CHURN_MODEL,
+            CHECK_BEATS_RECENCY,
+            asset=asset_keys.CHURN_MODEL,
             blocking=True,
             description=(
                 "The model's ROC-AUC on the held-out latest dates beats the recency rule's "
@@ -151,9 +129,8 @@ def _ground_truth(data: LabeledSet) -> pd.Series | None:
 def churn_model(
     context: dg.AssetExecutionContext, churn_training_set: LabeledSet
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    truth = _ground_truth(churn_training_set)
-    result = train_and_evaluate(churn_training_set, truth=truth)
-    model = register(result.artifacts)
+    result = train_and_evaluate(churn_training_set)
+    model = register(result.artifacts, models_root())
     comparison = result.comparison
     passed = result.artifacts.passed
     context.log.info(
@@ -207,13 +184,9 @@ def churn_model(
         ),
         "seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in result.timings.items()}),
     }
-    if result.comparison_vs_truth is not None:
-        metadata["metrics vs simulator ground truth"] = dg.MetadataValue.md(
-            comparison_markdown(result.comparison_vs_truth)
-        )
     yield dg.MaterializeResult(metadata=metadata)
     yield dg.AssetCheckResult(
-        check_name=BEATS_RECENCY,
+        check_name=CHECK_BEATS_RECENCY,
         passed=passed,
         description=(
             None
@@ -239,18 +212,18 @@ def _score_table_spec(
     """A table `score_churn` writes from the latest passed model and the latest features."""
     return dg.AssetSpec(
         key,
-        deps=[CHURN_MODEL, CHURN_FEATURES],
+        deps=[asset_keys.CHURN_MODEL, asset_keys.CHURN_FEATURES],
         group_name=GROUP,
         kinds={"duckdb", "xgboost"},
-        owners=OWNERS,
+        owners=ML_ENGINEERING,
         skippable=True,
         description=description,
-        metadata={"dagster/table_name": table, "dagster/column_schema": _schema(columns)},
+        metadata={"dagster/table_name": table, "dagster/column_schema": column_schema(columns)},
     )
 
 
 SCORES_SPEC = _score_table_spec(
-    CHURN_SCORES,
+    asset_keys.CHURN_SCORES,
     SCORES_TABLE,
     SCORES_COLUMNS,
     "Every player eligible at the latest snapshot (`ml.churn_scores`, one row per scoring date "
@@ -259,7 +232,7 @@ SCORES_SPEC = _score_table_spec(
     "Re-scoring a date replaces that date only. Skipped until a model has passed.",
 )
 REASONS_SPEC = _score_table_spec(
-    CHURN_REASONS,
+    asset_keys.CHURN_REASONS,
     REASONS_TABLE,
     REASONS_COLUMNS,
     "Up to three reasons per scored player (`ml.churn_reasons`): the features with the largest "
@@ -276,7 +249,7 @@ REASONS_SPEC = _score_table_spec(
 def score_churn(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    model = latest_passed()
+    model = latest_passed(models_root())
     if model is None:
         context.log.warning(
             "no churn model has passed its checks yet: scoring skipped. Materialize "
@@ -285,14 +258,14 @@ def score_churn(
         return
     with warehouse.get_connection() as con:
         result = score_snapshot(con, model)
-        write_score_tables(con, result)
+        write_scores(con, result)
         top = most_at_risk(con, result.scoring_date, 10)
     tiers = result.scores["risk_tier"].value_counts()
     context.log.info(
         f"scored {len(result.scores):,} players at {result.scoring_date} with {model.version}"
     )
     yield dg.MaterializeResult(
-        asset_key=CHURN_SCORES,
+        asset_key=asset_keys.CHURN_SCORES,
         metadata={
             "dagster/row_count": dg.MetadataValue.int(len(result.scores)),
             "scoring date": dg.MetadataValue.text(result.scoring_date.isoformat()),
@@ -312,7 +285,7 @@ def score_churn(
         },
     )
     yield dg.MaterializeResult(
-        asset_key=CHURN_REASONS,
+        asset_key=asset_keys.CHURN_REASONS,
         metadata={
             "dagster/row_count": dg.MetadataValue.int(len(result.reasons)),
             "scoring date": dg.MetadataValue.text(result.scoring_date.isoformat()),
@@ -321,73 +294,3 @@ def score_churn(
             ),
         },
     )
-
-
-@dg.asset_check(
-    asset=CHURN_SCORES,
-    name=FEATURE_DRIFT,
-    description=(
-        "No feature's distribution at the latest scoring date drifted from the model's training "
-        f"window by more than PSI {PSI_WARN} (warn: retrain, or look at the data)."
-    ),
-    pool=WAREHOUSE_POOL,
-)
-def feature_drift_psi(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        row = con.execute(
-            f"SELECT scoring_date, any_value(model_version) FROM {SCORES_TABLE} "
-            "GROUP BY scoring_date ORDER BY scoring_date DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            raise dg.Failure(f"{SCORES_TABLE} is empty: materialize churn_scores first")
-        scoring_date, version = row
-        model = load_model(version)
-        snapshot = load_snapshot(con, model.feature_names, scoring_date)
-    drift = population_stability(model.drift_profile, snapshot.features)
-    drifted = drift[drift["drifted"]]
-    return dg.AssetCheckResult(
-        passed=drifted.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=None
-        if drifted.empty
-        else f"{len(drifted)} feature(s) drifted (PSI > {PSI_WARN}) at {scoring_date}: "
-        + ", ".join(drifted["feature"].head(5)),
-        metadata={
-            "scoring date": dg.MetadataValue.text(scoring_date.isoformat()),
-            "model version": dg.MetadataValue.text(version),
-            "drifted features": dg.MetadataValue.int(len(drifted)),
-            "largest PSI": dg.MetadataValue.float(float(drift["psi"].max()) if len(drift) else 0.0),
-            "PSI by feature": dg.MetadataValue.md(drift_markdown(drift)),
-        },
-    )
-
-
-# -- weekly retraining ------------------------------------------------------------------------
-
-weekly_churn_retrain = dg.define_asset_job(
-    "weekly_churn_retrain",
-    selection=dg.AssetSelection.assets(
-        CHURN_TRAINING_SET, CHURN_MODEL, CHURN_SCORES, CHURN_REASONS
-    ),
-    description=(
-        "Rebuild the training set, retrain and register the churn model, then re-score the "
-        "latest snapshot (with the new model if it passed, else the previous one)."
-    ),
-)
-
-weekly_churn_retrain_schedule = dg.ScheduleDefinition(
-    name="weekly_churn_retrain_schedule",
-    job=weekly_churn_retrain,
-    cron_schedule="0 4 * * 1",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Mondays 04:00 UTC, after the nightly run has rebuilt the marts.",
-)
-
-# What this module contributes to the code location (`orchestration.definitions` also picks the
-# assets and checks up by scanning the module, and JOBS / SCHEDULES by name).
-ASSETS = [churn_training_set, churn_model, score_churn]
-ASSET_CHECKS = [feature_drift_psi]  # beats_recency_roc_auc is a check_spec of churn_model
-JOBS = [weekly_churn_retrain]
-SCHEDULES = [weekly_churn_retrain_schedule]
-SENSORS: list[dg.SensorDefinition] = []

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 
 from ingestion.landing import format_ts
-from tests.orchestration.conftest import query, run_days
 from tests.orchestration.landed import Landing, at, event, session
+from tests.orchestration.runs import query, run_days
 
 DAY1, DAY2 = date(2026, 1, 30), date(2026, 1, 31)
 USER = "66666666-6666-4666-8666-666666666666"
