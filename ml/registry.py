@@ -41,15 +41,27 @@ _FILES = {
 
 
 @dataclass(frozen=True)
-class ModelArtifacts:
-    """Everything a training run produces that scoring and the UI need later."""
+class TrainedModel:
+    """A calibrated booster and what describes it: what scoring and the UI need of a model."""
 
     booster: xgb.Booster
     feature_names: list[str]
     calibrator: Calibrator
     metrics: dict[str, Any]
-    training_window: dict[str, Any]
     drift_profile: dict[str, Any]
+
+    def margin(self, features: pd.DataFrame) -> np.ndarray:
+        return predict_margin(self.booster, features, self.feature_names)
+
+    def probability(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.probability(self.margin(features))
+
+
+@dataclass(frozen=True)
+class ModelArtifacts(TrainedModel):
+    """Everything a training run produces: the model, and what its registration records."""
+
+    training_window: dict[str, Any]
     checks: dict[str, bool]
     params: dict[str, Any] = field(default_factory=dict)
     horizon_days: int | None = None
@@ -60,25 +72,16 @@ class ModelArtifacts:
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
+class RegisteredModel(TrainedModel):
+    """A version of the registry, loaded back from its directory."""
+
     version: str
     path: Path
-    booster: xgb.Booster
-    feature_names: list[str]
-    calibrator: Calibrator
     manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    drift_profile: dict[str, Any]
 
     @property
     def passed(self) -> bool:
         return self.manifest.get("status") == PASSED
-
-    def margin(self, features: pd.DataFrame) -> np.ndarray:
-        return predict_margin(self.booster, features, self.feature_names)
-
-    def probability(self, features: pd.DataFrame) -> np.ndarray:
-        return self.calibrator.probability(self.margin(features))
 
 
 def _jsonable(value: Any) -> Any:

@@ -78,6 +78,19 @@ class WarehouseResource(DuckDBResource):
                 delay = min(delay * 2, 5.0)
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back when it raises
+    (a run killed half-way leaves the warehouse as it was)."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def _locked_error(database: str, exc: Exception, waited: float) -> WarehouseLockedError:
     match = _LOCK_HOLDER.search(str(exc))
     holder = match["holder"] if match else "another process"

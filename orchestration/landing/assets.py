@@ -15,14 +15,22 @@ from pydantic import Field
 from ingestion.landing import DEADLETTER, EVENTS, Stream
 from orchestration import asset_keys
 from orchestration.landing import checks
-from orchestration.owners import DATA_ENGINEERING
 from orchestration.partitions import BACKFILL_POLICY, daily_partitions, partition_days
-from orchestration.resources import WAREHOUSE_POOL, LandingResource, WarehouseResource
-from orchestration.table_metadata import column_schema
+from orchestration.resources import (
+    WAREHOUSE_POOL,
+    LandingResource,
+    WarehouseResource,
+    transaction,
+)
 from orchestration.warehouse.loading import LoadOutcome, load_shards
-from orchestration.warehouse.metadata import EVENT_PREVIEW, day_stats, preview, table_rows
+from orchestration.warehouse.metadata import (
+    EVENT_PREVIEW,
+    day_stats,
+    preview,
+    raw_table_spec,
+    table_rows,
+)
 from orchestration.warehouse.raw_schema import (
-    COLUMN_DESCRIPTIONS,
     DEADLETTER_COLUMNS,
     EVENT_COLUMNS,
     IN_DAYS,
@@ -41,39 +49,12 @@ class LoadConfig(dg.Config):
     )
 
 
-def _landed_table_spec(
-    key: dg.AssetKey, table: str, columns: dict[str, str], description: str
-) -> dg.AssetSpec:
-    """A `raw.*` table the load writes from the published shards of one landing stream."""
-    return dg.AssetSpec(
-        key,
-        description=description,
-        group_name="landing",
-        kinds={"duckdb", "python"},
-        owners=DATA_ENGINEERING,
-        skippable=True,
-        metadata={
-            "dagster/table_name": table,
-            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
-        },
-    )
+# What the two landed tables share: written by the load, from one landing stream each.
+_LANDED = {"group_name": "landing", "kinds": {"duckdb", "python"}, "skippable": True}
 
-
-RAW_EVENTS_SPEC = _landed_table_spec(
-    asset_keys.RAW_EVENTS,
-    "raw.raw_events",
-    EVENT_COLUMNS,
-    "Every landed copy of every accepted event (`raw.raw_events`), one row per line of the "
-    "day's published shards: typed v1 columns, the full client event as `payload`, server "
-    "receive time, shard path and line number. Duplicates are kept here; `events` "
-    "deduplicates them.",
-)
-DEADLETTER_SPEC = _landed_table_spec(
-    asset_keys.DEADLETTER_EVENTS,
-    "raw.deadletter_events",
-    DEADLETTER_COLUMNS,
-    "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the stable failure "
-    "code, field and message, receive time, shard path and line number.",
+RAW_EVENTS_SPEC = raw_table_spec(asset_keys.RAW_EVENTS, "raw_events", EVENT_COLUMNS, **_LANDED)
+DEADLETTER_SPEC = raw_table_spec(
+    asset_keys.DEADLETTER_EVENTS, "deadletter_events", DEADLETTER_COLUMNS, **_LANDED
 )
 
 # The landing stream each asset is loaded from, and the columns its preview shows.
@@ -134,8 +115,7 @@ def load_landed_shards(
     results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
     with warehouse.get_connection() as con:
         create_raw_tables(con)
-        con.begin()
-        try:
+        with transaction(con):
             outcomes: dict[dg.AssetKey, tuple[LoadOutcome, float]] = {}
             for key in selected:
                 started = time.perf_counter()
@@ -151,10 +131,6 @@ def load_landed_shards(
             for check_key, check in _IN_STEP_CHECKS.items():
                 if check_key in context.selected_asset_check_keys:
                     results.append(check(con, days))
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     yield from results
 
 

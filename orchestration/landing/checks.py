@@ -14,6 +14,7 @@ import dagster as dg
 
 from ingestion.landing import DEADLETTER, EVENTS, INFLIGHT_SUFFIX, SHARD_SUFFIX, Stream
 from orchestration import asset_keys
+from orchestration.check_results import check_result
 from orchestration.resources import LandingResource
 from orchestration.table_metadata import table_metadata
 from orchestration.warehouse.raw_schema import IN_DAYS
@@ -40,14 +41,13 @@ def received_not_in_future(con: Any, days: list[date]) -> dg.AssetCheckResult:
         f"where {IN_DAYS} and received_at > $limit",
         {"days": days, "limit": limit},
     ).fetchall()[0]
-    return dg.AssetCheckResult(
-        asset_key=asset_keys.RAW_EVENTS,
-        check_name=RECEIVED_NOT_IN_FUTURE,
-        passed=count == 0,
-        description=None
-        if count == 0
-        else f"{count} row(s) received after now (+{FUTURE_TOLERANCE}); the ingestor's clock?",
-        metadata={"rows in the future": count, "latest received_at": str(latest or "")},
+    return check_result(
+        asset_keys.RAW_EVENTS,
+        RECEIVED_NOT_IN_FUTURE,
+        f"{count} row(s) received after now (+{FUTURE_TOLERANCE}); the ingestor's clock?"
+        if count
+        else None,
+        {"rows in the future": count, "latest received_at": str(latest or "")},
     )
 
 

@@ -51,7 +51,8 @@ from orchestration.owners import ML_ENGINEERING
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.table_metadata import column_schema
 
-GROUP = "ml"
+# What every ML asset shares: its group in the UI and its owners.
+ML_ASSET: dict[str, Any] = {"group_name": "ml", "owners": ML_ENGINEERING}
 
 # -- training set -----------------------------------------------------------------------------
 
@@ -59,9 +60,8 @@ GROUP = "ml"
 @dg.asset(
     key=asset_keys.CHURN_TRAINING_SET,
     deps=[asset_keys.CHURN_FEATURES, asset_keys.CHURN_LABELS],
-    group_name=GROUP,
+    **ML_ASSET,
     kinds={"duckdb", "pandas"},
-    owners=ML_ENGINEERING,
     tags=WEEKLY,
     pool=WAREHOUSE_POOL,
     description=(
@@ -102,9 +102,8 @@ def churn_training_set(
 
 @dg.asset(
     key=asset_keys.CHURN_MODEL,
-    group_name=GROUP,
+    **ML_ASSET,
     kinds={"xgboost", "python"},
-    owners=ML_ENGINEERING,
     tags=WEEKLY,
     pool=WAREHOUSE_POOL,
     check_specs=[
@@ -213,9 +212,8 @@ def _score_table_spec(
     return dg.AssetSpec(
         key,
         deps=[asset_keys.CHURN_MODEL, asset_keys.CHURN_FEATURES],
-        group_name=GROUP,
+        **ML_ASSET,
         kinds={"duckdb", "xgboost"},
-        owners=ML_ENGINEERING,
         skippable=True,
         description=description,
         metadata={"dagster/table_name": table, "dagster/column_schema": column_schema(columns)},

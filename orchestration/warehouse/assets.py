@@ -13,15 +13,18 @@ from typing import Any
 import dagster as dg
 
 from orchestration import asset_keys
-from orchestration.owners import DATA_ENGINEERING
 from orchestration.partitions import BACKFILL_POLICY, daily_partitions, partition_days
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.table_metadata import column_schema
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, transaction
 from orchestration.warehouse import checks
 from orchestration.warehouse.dedupe import merge_events
-from orchestration.warehouse.metadata import EVENT_PREVIEW, day_stats, preview, table_rows
+from orchestration.warehouse.metadata import (
+    EVENT_PREVIEW,
+    day_stats,
+    preview,
+    raw_table_spec,
+    table_rows,
+)
 from orchestration.warehouse.raw_schema import (
-    COLUMN_DESCRIPTIONS,
     CONFLICT_COLUMNS,
     EVENT_COLUMNS,
     IN_DAYS,
@@ -29,49 +32,25 @@ from orchestration.warehouse.raw_schema import (
     create_raw_tables,
 )
 
+# What the three merged tables share: written by the dedupe step from the loaded copies.
+_MERGED = {"group_name": "warehouse", "deps": [asset_keys.RAW_EVENTS]}
 
-def _merged_table_spec(
-    key: dg.AssetKey, table: str, columns: dict[str, str], kinds: set[str], description: str
-) -> dg.AssetSpec:
-    """A `raw.*` table the dedupe step writes from the loaded copies of `raw_events`."""
-    return dg.AssetSpec(
-        key,
-        description=description,
-        group_name="warehouse",
-        kinds=kinds,
-        owners=DATA_ENGINEERING,
-        deps=[asset_keys.RAW_EVENTS],
-        metadata={
-            "dagster/table_name": table,
-            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
-        },
-    )
-
-
-EVENTS_SPEC = _merged_table_spec(
-    asset_keys.EVENTS,
-    "raw.events",
-    EVENT_COLUMNS,
-    {"duckdb", "python", "pandera"},
-    "One row per event_id across all receive dates (`raw.events`): the earliest received copy "
-    "wins (ties by shard path, then line), whatever the order partitions are loaded in. Only "
-    "rows that pass the v1 pandera contract. The dbt source `respawn.events`.",
+EVENTS_SPEC = raw_table_spec(
+    asset_keys.EVENTS, "events", EVENT_COLUMNS, kinds={"duckdb", "python", "pandera"}, **_MERGED
 )
-CONFLICTS_SPEC = _merged_table_spec(
+CONFLICTS_SPEC = raw_table_spec(
     asset_keys.EVENT_ID_CONFLICTS,
-    "raw.event_id_conflicts",
+    "event_id_conflicts",
     CONFLICT_COLUMNS,
-    {"duckdb", "python"},
-    "Copies of an event_id whose payload differs from the kept one (`raw.event_id_conflicts`): "
-    "a client bug or a forged id, recorded, never merged.",
+    kinds={"duckdb", "python"},
+    **_MERGED,
 )
-QUARANTINE_SPEC = _merged_table_spec(
+QUARANTINE_SPEC = raw_table_spec(
     asset_keys.QUARANTINED_EVENTS,
-    "raw.quarantined_events",
+    "quarantined_events",
     QUARANTINE_COLUMNS,
-    {"duckdb", "python", "pandera"},
-    "Kept copies that broke the v1 pandera contract (`raw.quarantined_events`), with the rules "
-    "they failed; they are kept out of `events` and so out of the marts.",
+    kinds={"duckdb", "python", "pandera"},
+    **_MERGED,
 )
 _TABLE_NAMES = {
     spec.key: spec.metadata["dagster/table_name"]
@@ -107,8 +86,7 @@ def deduplicate_events(
     results: list[dg.MaterializeResult | dg.AssetCheckResult] = []
     with warehouse.get_connection() as con:
         create_raw_tables(con)
-        con.begin()
-        try:
+        with transaction(con):
             started = time.perf_counter()
             outcome = merge_events(con, days, datetime.now(UTC))
             seconds = time.perf_counter() - started
@@ -149,10 +127,6 @@ def deduplicate_events(
                 checks.matches_contract(outcome.validation),
                 checks.no_new_conflicts(con, days, outcome.conflicts),
             ]
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     yield from results
 
 

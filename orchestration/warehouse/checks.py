@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration import asset_keys
+from orchestration.check_results import check_result
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.table_metadata import table_metadata
 from orchestration.warehouse.raw_schema import IN_DAYS
@@ -37,16 +38,11 @@ def matches_contract(report: ValidationReport) -> dg.AssetCheckResult:
             ["event_id", "rule", "value"],
             [(e["event_id"], e["rule"], e["value"]) for e in report.examples],
         )
-    return dg.AssetCheckResult(
-        asset_key=asset_keys.EVENTS,
-        check_name=MATCHES_CONTRACT,
-        passed=failed == 0,
-        description=None
-        if failed == 0
-        else f"{failed} of {report.rows} rows broke the v1 contract and were quarantined in "
-        "raw.quarantined_events instead of reaching raw.events",
-        metadata=metadata,
+    problem = (
+        f"{failed} of {report.rows} rows broke the v1 contract and were quarantined in "
+        "raw.quarantined_events instead of reaching raw.events"
     )
+    return check_result(asset_keys.EVENTS, MATCHES_CONTRACT, problem if failed else None, metadata)
 
 
 def no_new_conflicts(con: Any, days: list[date], conflicts: int) -> dg.AssetCheckResult:
@@ -56,15 +52,15 @@ def no_new_conflicts(con: Any, days: list[date], conflicts: int) -> dg.AssetChec
         "order by event_id, shard_path, line_number limit 5",
         {"days": days},
     ).fetchall()
-    return dg.AssetCheckResult(
-        asset_key=asset_keys.EVENT_ID_CONFLICTS,
-        check_name=NO_NEW_CONFLICTS,
-        passed=conflicts == 0,
+    problem = (
+        f"{conflicts} copies reuse an event_id with a different payload (a client bug or a "
+        "forged id); the earliest copy was kept, the others are in raw.event_id_conflicts"
+    )
+    return check_result(
+        asset_keys.EVENT_ID_CONFLICTS,
+        NO_NEW_CONFLICTS,
+        problem if conflicts else None,
         severity=dg.AssetCheckSeverity.WARN,
-        description=None
-        if conflicts == 0
-        else f"{conflicts} copies reuse an event_id with a different payload (a client bug or a "
-        "forged id); the earliest copy was kept, the others are in raw.event_id_conflicts",
         metadata={
             "conflicting copies": conflicts,
             "examples": table_metadata(

@@ -27,7 +27,6 @@ _ORDER = "received_at, shard_path, line_number"
 
 @dataclass
 class MergeOutcome:
-    days: list[date]
     affected_ids: int
     events_written: int
     events_replaced: int  # rows of these ids that were in raw.events before the merge
@@ -150,7 +149,6 @@ def merge_events(
     con.execute("drop table _kept")
     con.execute("drop table _affected")
     return MergeOutcome(
-        days=list(days),
         affected_ids=affected,
         events_written=written,
         events_replaced=replaced,

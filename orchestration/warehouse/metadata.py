@@ -1,4 +1,5 @@
-"""Metadata shown on each materialization of a `raw.*` table: time ranges, row counts, previews."""
+"""How the `raw.*` tables look in the UI: their asset specs (described columns), and the metadata
+of each materialization (time ranges, row counts, previews)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,37 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.table_metadata import table_metadata
-from orchestration.warehouse.raw_schema import IN_DAYS
+from orchestration.owners import DATA_ENGINEERING
+from orchestration.table_metadata import column_schema, table_metadata
+from orchestration.warehouse.raw_schema import (
+    COLUMN_DESCRIPTIONS,
+    IN_DAYS,
+    RAW_SCHEMA,
+    TABLE_DESCRIPTIONS,
+)
 
 PREVIEW_ROWS = 5
 # The event columns a preview shows (the payload is too wide for a table cell).
 EVENT_PREVIEW = (
     "event_name, event_id, user_id, client_ts, received_at, status, shard_path, line_number"
 )
+
+
+def raw_table_spec(
+    key: dg.AssetKey, table: str, columns: dict[str, str], **spec: Any
+) -> dg.AssetSpec:
+    """The asset of the table `raw.<table>` (data engineering's), described as `raw_schema`
+    describes it and its columns; `spec` is the rest of the `AssetSpec` (group, kinds, ...)."""
+    return dg.AssetSpec(
+        key,
+        description=TABLE_DESCRIPTIONS[table],
+        owners=DATA_ENGINEERING,
+        metadata={
+            "dagster/table_name": f"{RAW_SCHEMA}.{table}",
+            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
+        },
+        **spec,
+    )
 
 
 def preview(con: Any, sql: str, params: Any = None) -> dg.MetadataValue:

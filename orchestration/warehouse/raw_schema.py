@@ -164,6 +164,25 @@ COLUMN_DESCRIPTIONS.update(
 )
 
 
+# What each table (or view) Dagster owns in `raw` holds: the description of its asset.
+TABLE_DESCRIPTIONS: dict[str, str] = {
+    "raw_events": "Every landed copy of every accepted event (`raw.raw_events`), one row per line "
+    "of the day's published shards: typed v1 columns, the full client event as `payload`, server "
+    "receive time, shard path and line number. Duplicates are kept here; `events` "
+    "deduplicates them.",
+    "deadletter_events": "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the "
+    "stable failure code, field and message, receive time, shard path and line number.",
+    "events": "One row per event_id across all receive dates (`raw.events`): the earliest "
+    "received copy wins (ties by shard path, then line), whatever the order partitions are "
+    "loaded in. Only rows that pass the v1 pandera contract. The dbt source `respawn.events`.",
+    "event_id_conflicts": "Copies of an event_id whose payload differs from the kept one "
+    "(`raw.event_id_conflicts`): a client bug or a forged id, recorded, never merged.",
+    "quarantined_events": "Kept copies that broke the v1 pandera contract "
+    "(`raw.quarantined_events`), with the rules they failed; they are kept out of `events` and "
+    "so out of the marts.",
+}
+
+
 # `raw.events` is the kept copies of `raw.raw_events`, with exactly the event columns: a view,
 # so that deduplicating a day flips a flag instead of writing every event a second time.
 EVENTS_VIEW = (

@@ -19,6 +19,7 @@ import duckdb
 
 from ingestion.landing import EVENTS, published_shards, read_lines, shard_day
 from ingestion.settings import landing_root, truth_root, warehouse_path
+from orchestration.reconcile import Check, reconcile
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-s3cret"
@@ -52,8 +53,9 @@ def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[
 
 def simulate_to_landing(
     home: Path, players: int, days: int, seed: int, start: date = date(2026, 1, 1)
-) -> None:
-    """Published shards in `home`'s landing, spread over the receive dates of the history."""
+) -> list[date]:
+    """Published shards in `home`'s landing, spread over the receive dates of the history; the
+    receive dates landed so far."""
     simulate(
         "--players", str(players),
         "--days", str(days),
@@ -62,6 +64,7 @@ def simulate_to_landing(
         "--to-landing", str(landing_root(home)),
         "--truth-dir", str(truth_root(home)),
     )  # fmt: skip
+    return landed_days(home)
 
 
 def landed_days(home: Path) -> list[date]:
@@ -156,6 +159,13 @@ def warehouse(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def reconciliation(home: Path, truth: Path | None = None, *, marts: bool = True) -> list[Check]:
+    """The reconciliation checks of `home`'s warehouse against its landing and its truth (by
+    default the simulator's in `home`)."""
+    with warehouse(home) as con:
+        return reconcile(con, landing_root(home), truth or truth_root(home), marts=marts)
 
 
 def query(home: Path, sql: str, params: object = None) -> list[tuple[Any, ...]]:

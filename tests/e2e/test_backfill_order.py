@@ -64,8 +64,7 @@ def earliest_landed(home: Path) -> dict[str, Copy]:
 def test_a_day_backfilled_after_later_days_keeps_the_earliest_copy_and_reaches_the_marts(
     home: Path, pipeline: Pipeline
 ) -> None:
-    simulate_to_landing(home, players=50, days=4, seed=31)
-    first: date = landed_days(home)[0]
+    first: date = simulate_to_landing(home, players=50, days=4, seed=31)[0]
     day_one = {
         line["event"]["event_id"]: line["event"]
         for shard in published_shards(landing_root(home), EVENTS, first)

@@ -18,15 +18,14 @@ import psutil
 import pytest
 
 from ingestion.landing import EVENTS, published_shards
-from ingestion.settings import landing_root, truth_root
-from orchestration.reconcile import reconcile
+from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     Pipeline,
     fingerprint,
     landed_copies,
+    reconciliation,
     scalar,
     simulate_to_landing,
-    warehouse,
 )
 from tests.support.dagster_job import launch_job
 
@@ -102,6 +101,4 @@ def test_a_load_killed_mid_partition_leaves_the_warehouse_as_before_and_the_next
         "select count(*) from raw.loaded_shards where stream = 'events' and receive_date = ?",
         [big],
     ) == len(published_shards(landing_root(home), EVENTS, big))
-    with warehouse(home) as con:
-        checks = reconcile(con, landing_root(home), truth_root(home))
-    assert [c.line() for c in checks if not c.ok] == []
+    assert [c.line() for c in reconciliation(home) if not c.ok] == []

@@ -38,6 +38,11 @@ def run_days(
     )
 
 
+def raw_rows(home: Path, table: str = "raw_events") -> int:
+    """How many rows `raw.<table>` of the test's warehouse holds."""
+    return query(home, f"select count(*) from raw.{table}")[0][0]
+
+
 def query(home: Path, sql: str, params: object = None) -> list[tuple]:
     """Rows of a query on the test's warehouse (connection closed before returning)."""
     con = duckdb.connect(str(warehouse_path(home)))

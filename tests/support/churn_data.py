@@ -63,6 +63,16 @@ def strong_db(
     con.close()
 
 
+@pytest.fixture
+def strong_copy(
+    tmp_path: Path, strong_data: synthetic.SyntheticData
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse of the test's own holding the strong data, for a test that changes it."""
+    con = warehouse(tmp_path / "copy.duckdb", strong_data)
+    yield con
+    con.close()
+
+
 @pytest.fixture(scope="session")
 def strong_labeled(strong_db: duckdb.DuckDBPyConnection) -> LabeledSet:
     return load_labeled(strong_db)

@@ -15,7 +15,7 @@ import orjson
 from ingestion.landing import format_ts
 from ingestion.settings import landing_root, warehouse_path
 from tests.orchestration.landed import Landing, at, event, session
-from tests.orchestration.runs import query, run_days
+from tests.orchestration.runs import query, raw_rows, run_days
 
 DAY = date(2026, 1, 30)
 KEY = DAY.isoformat()
@@ -30,6 +30,13 @@ def _land_day(landing: Landing) -> list[dict]:
     landing.events(evening, received=at(DAY, 20, 30))
     landing.deadletter(["{not json", "[1, 2]"], at(DAY, 21))
     return morning + evening
+
+
+def _land_and_load_day(home: Path, landing: Landing, instance: dg.DagsterInstance) -> int:
+    """The day landed and loaded once: how many rows raw_events then holds."""
+    _land_day(landing)
+    run_days(home, instance, KEY)
+    return raw_rows(home)
 
 
 def test_a_partition_loads_every_landed_line_with_typed_columns_and_exact_line_numbers(
@@ -101,29 +108,25 @@ def test_materializing_a_partition_again_loads_only_new_shards_and_keeps_the_sam
     late = session("33333333-3333-4333-8333-333333333333", at(DAY, 23))
     landing.events(late)
     run_days(home, instance, KEY)
-    assert query(home, "select count(*) from raw.raw_events")[0][0] == len(before) + len(late)
+    assert raw_rows(home) == len(before) + len(late)
     assert query(home, "select count(*) from raw.loaded_shards where stream = 'events'") == [(3,)]
 
 
 def test_replace_reloads_the_partition_from_what_landing_holds(
     home: Path, landing: Landing, instance: dg.DagsterInstance
 ) -> None:
-    _land_day(landing)
-    run_days(home, instance, KEY)
-    count = query(home, "select count(*) from raw.raw_events")[0][0]
+    count = _land_and_load_day(home, landing, instance)
     result = run_days(home, instance, KEY, replace=True)
     meta = result.asset_materializations_for_node("load_landed_shards")[0].metadata
     assert meta["replaced partition"].value is True
     assert meta["rows removed"].value == count
-    assert query(home, "select count(*) from raw.raw_events")[0][0] == count
+    assert raw_rows(home) == count
 
 
 def test_a_shard_changed_after_it_was_loaded_fails_the_run_and_the_warehouse_is_unchanged(
     home: Path, landing: Landing, instance: dg.DagsterInstance
 ) -> None:
-    _land_day(landing)
-    run_days(home, instance, KEY)
-    before = query(home, "select count(*) from raw.raw_events")[0][0]
+    before = _land_and_load_day(home, landing, instance)
     with landing.published[0].open("ab") as f:  # rewrite a published shard
         f.write(landing.published[0].read_bytes().splitlines(keepends=True)[0])
     landing.events(session("44444444-4444-4444-8444-444444444444", at(DAY, 22)))
@@ -134,7 +137,7 @@ def test_a_shard_changed_after_it_was_loaded_fails_the_run_and_the_warehouse_is_
     assert failure is not None and "changed after they were loaded" in failure.error.message
     assert landing.published[0].name in failure.error.message
     # one transaction: the new shard of the failed run was not loaded either
-    assert query(home, "select count(*) from raw.raw_events")[0][0] == before
+    assert raw_rows(home) == before
 
 
 def test_a_warehouse_locked_by_another_process_fails_with_an_error_naming_the_lock(
