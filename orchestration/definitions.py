@@ -11,22 +11,22 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.automation.definitions import defs as automation
+import orchestration.automation.definitions
+import orchestration.landing.definitions
+import orchestration.ml.definitions
+import orchestration.warehouse.definitions
 from orchestration.dbt.definitions import build_dbt_definitions
-from orchestration.landing.definitions import defs as landing
-from orchestration.ml.definitions import defs as ml
 from orchestration.resources import build_resources
-from orchestration.warehouse.definitions import defs as warehouse
 
 
 def build_definitions(home: Path | None = None) -> dg.Definitions:
     """The code location for the data under `home` (default `$RESPAWN_HOME`)."""
     return dg.Definitions.merge(
-        landing,
-        warehouse,
+        orchestration.landing.definitions.defs,
+        orchestration.warehouse.definitions.defs,
         build_dbt_definitions(),
-        ml,
-        automation,
+        orchestration.ml.definitions.defs,
+        orchestration.automation.definitions.defs,
         dg.Definitions(
             resources=build_resources(home),
             # One process per run, its steps one after another: a run never races itself for the

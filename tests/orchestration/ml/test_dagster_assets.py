@@ -16,9 +16,9 @@ from orchestration.automation.jobs import weekly_churn_retrain
 from orchestration.automation.schedules import weekly_churn_retrain_schedule
 from orchestration.cadence import CADENCE_TAG
 from orchestration.definitions import build_definitions
+from orchestration.ml import definitions
 from orchestration.ml.assets import churn_model, churn_training_set, score_churn
 from orchestration.ml.checks import FEATURE_DRIFT
-from orchestration.ml.definitions import defs as ml_defs
 from orchestration.resources import WarehouseResource
 from tests.support import synthetic
 
@@ -34,7 +34,7 @@ def _materialize(
     instance: dg.DagsterInstance, warehouse: WarehouseResource
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*ml_defs.assets, *ml_defs.asset_checks],
+        [*definitions.defs.assets, *definitions.defs.asset_checks],
         resources={"warehouse": warehouse},
         instance=instance,
         raise_on_error=False,
@@ -131,5 +131,5 @@ def test_training_is_weekly_and_scoring_joins_the_nightly_run() -> None:
     }
     schedule = location.resolve_schedule_def(weekly_churn_retrain_schedule.name)
     assert schedule.job_name == weekly_churn_retrain.name
-    for definition in [*ml_defs.assets, *ml_defs.asset_checks]:
+    for definition in [*definitions.defs.assets, *definitions.defs.asset_checks]:
         assert definition.op.pool == "warehouse", definition
