@@ -104,11 +104,13 @@ def _model(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     print(f"training window: {latest['training_window']}\n")
     model = registry.load(latest["version"], models_root(home))
     print("Held-out evaluation, model beside the baselines (same rows):\n")
-    print(comparison_markdown(pd.DataFrame(model.metrics["comparison"])))
+    observed = pd.DataFrame(model.metrics["comparison"])
+    print(comparison_markdown(observed))
     vs_truth = _against_ground_truth(con, model, home)
     if vs_truth is not None:
         print("\nAgainst the simulator's ground truth (true churn, not the observed label):\n")
-        print(comparison_markdown(vs_truth))
+        # laid out as the table above, metric for metric
+        print(comparison_markdown(vs_truth.loc[observed.index, observed.columns]))
     _heading("Top churn drivers (mean |TreeSHAP contribution|)")
     ranking = model.metrics.get("global_ranking", [])[:10]
     print(
