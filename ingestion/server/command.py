@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from ingestion.landing import recover_inflight
+from ingestion.landing.recovery import recover_inflight
 from ingestion.server import logs
 from ingestion.server.config import ConfigError, ServerConfig, add_arguments, from_args
 

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from ingestion.contract import Code, Failure
-from ingestion.landing import format_ts, utc_now
+from ingestion.landing.lines import format_ts, utc_now
 from ingestion.server import frames
 from ingestion.server.committer import StorageError
 from ingestion.server.limits import TokenBucket

@@ -2,10 +2,10 @@
 
 Each frame is "received" at its true send time plus network latency (offline sessions hours
 later), so lines land in the receive-time partitions a real ingestor would have used: a 30-day
-run fills 30 daily partitions. Lines are encoded by `ingestion.landing` (`LineEncoder`, byte for
-byte `event_line`; dead letters with the contract's own failure) and written through
-`ShardWriter`. A frame whose
-connection dropped lands twice, the resend on a new connection, as it would through a server.
+run fills 30 daily partitions. A frame's lines are made by `ingestion.landing.lines.frame_lines`,
+the function the ingestor calls (dead letters with the contract's own failure), and written
+through `ShardWriter`. A frame whose connection dropped lands twice, the resend on a new
+connection, as it would through a server.
 
 Players are split into contiguous index ranges, one per worker process; each worker keeps one
 shard writer per (stream, hour) and buffers lines in memory between writes. The set of lines
@@ -32,8 +32,10 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from ingestion.contract import validate_event
-from ingestion.landing import DEADLETTER, EVENTS, LINE_END, LineEncoder, ShardWriter, Stream
+from ingestion.contract import VALID, Verdict, validate_event
+from ingestion.landing.layout import Stream
+from ingestion.landing.lines import frame_lines
+from ingestion.landing.writer import ShardWriter
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
 from ingestion.simulator.events import server_ts
@@ -133,37 +135,39 @@ def land_frame(frame: Frame, shards: HourShards, counts: Counts) -> None:
         counts.dropped_connections += 1
         counts.retried_frames += 1
         counts.retried_events += len(frame.events)
-    batch_id, bad, events = frame.batch_id, frame.bad, frame.events
-    dumps = orjson.dumps
+    events = frame.events
+    texts = list(map(orjson.dumps, events))
+    verdicts = [VALID] * len(events)  # the simulator's own events pass the contract...
+    for i in frame.bad:  # ...but the malformed ones it made, which the ingestor would refuse
+        verdicts[i] = _refused(events[i])
     n = len(events)
     for send_ms, received_us, connection_id in copies:
-        # One encoder per copy: the server fields are encoded once, each line is then the
-        # prefix, the event's JSON and the end: byte for byte `event_line` (landing.py).
-        encoder = LineEncoder(
-            server_ts(received_us), connection_id, frame.sent_at(send_ms), batch_id
+        lines = frame_lines(
+            texts,
+            verdicts,
+            server_ts(received_us),
+            connection_id,
+            frame.sent_at(send_ms),
+            frame.batch_id,
         )
-        valid = encoder.prefix("valid")
         counts.events_sent += n
         shards.buffered += n
-        if not bad:  # nearly always: the frame's lines in one go
-            shards.buffer(EVENTS, received_us).extend(
-                [valid + dumps(event) + LINE_END for event in events]
-            )
-            counts.landed_lines += n
-            counts.acked += n
-            continue
-        for i, event in enumerate(events):
-            if i in bad:
-                failure = validate_event(event).failure
-                assert failure is not None, "a malformed event passed the contract"
-                line = encoder.deadletter(dumps(event).decode(), failure, i)
-                shards.buffer(DEADLETTER, received_us).append(line)
-                counts.deadletter_lines += 1
+        if lines.events:
+            shards.buffer(Stream.EVENTS, received_us).append(lines.events)
+        accepted = lines.valid + lines.unknown
+        counts.landed_lines += accepted
+        counts.acked += accepted
+        if lines.rejected:
+            shards.buffer(Stream.DEADLETTER, received_us).append(lines.deadletter)
+            counts.deadletter_lines += len(lines.rejected)
+            for _, failure in lines.rejected:
                 counts.refused[str(failure.code)] += 1
-            else:
-                shards.buffer(EVENTS, received_us).append(valid + dumps(event) + LINE_END)
-                counts.landed_lines += 1
-                counts.acked += 1
+
+
+def _refused(event: Any) -> Verdict:
+    verdict = validate_event(event)
+    assert verdict.failure is not None, "a malformed event passed the contract"
+    return verdict
 
 
 def _simulate_range(

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ingestion.landing import DEADLETTER, EVENTS, Stream
+from ingestion.landing.layout import Stream
 from orchestration import checks
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource, WarehouseResource
@@ -76,8 +76,8 @@ DEADLETTER_SPEC = dg.AssetSpec(
 )
 
 _STREAMS: dict[dg.AssetKey, Stream] = {
-    checks.RAW_EVENTS: EVENTS,
-    checks.DEADLETTER_EVENTS: DEADLETTER,
+    checks.RAW_EVENTS: Stream.EVENTS,
+    checks.DEADLETTER_EVENTS: Stream.DEADLETTER,
 }
 
 

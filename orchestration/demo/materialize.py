@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.landing import DEADLETTER, EVENTS, published_shards, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
 from ingestion.settings import landing_root
-from orchestration.checks import EVENTS as EVENTS_KEY
+from orchestration.checks import EVENTS
 
 # The demo prints its own progress; Dagster's DEBUG to WARNING lines stay in the run's logs (UI)
 # (a warning such as dbt's source tests being observations, not checks, would only confuse here).
@@ -28,9 +28,7 @@ class DemoRunFailed(RuntimeError):
 
 def landed_days(home: Path) -> list[date]:
     root = landing_root(home)
-    return sorted(
-        {shard_day(p) for stream in (EVENTS, DEADLETTER) for p in published_shards(root, stream)}
-    )
+    return sorted({shard_day(p) for stream in Stream for p in published_shards(root, stream)})
 
 
 def _check(result: dg.ExecuteInProcessResult, what: str, started: float) -> bool:
@@ -67,7 +65,7 @@ def materialize_everything(home: Path) -> bool:
         if not _check(result, f"load partition {day}", started):
             return False
 
-    everything_after_events = dg.AssetSelection.assets(EVENTS_KEY).downstream(include_self=False)
+    everything_after_events = dg.AssetSelection.assets(EVENTS).downstream(include_self=False)
     # dagster-dbt echoes every line of dbt's output to stdout (the UI's compute logs): here it
     # goes to a file, so that the demo's own progress stays readable
     dbt_log = home / "logs" / "demo-dbt.log"

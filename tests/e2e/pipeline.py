@@ -17,7 +17,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from ingestion.landing import EVENTS, published_shards, read_lines, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
+from ingestion.landing.lines import read_lines
 from ingestion.settings import landing_root, truth_root, warehouse_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ def simulate_to_landing(
 
 
 def landed_days(home: Path) -> list[date]:
-    return sorted({shard_day(p) for p in published_shards(landing_root(home), EVENTS)})
+    return sorted({shard_day(p) for p in published_shards(landing_root(home), Stream.EVENTS)})
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def landed_copies(home: Path, day: date | None = None) -> list[Copy]:
     """Every line of the published event shards, read from the files themselves."""
     root = landing_root(home)
     copies = []
-    for shard in published_shards(root, EVENTS, day):
+    for shard in published_shards(root, Stream.EVENTS, day):
         rel = shard.relative_to(root).as_posix()
         for n, line in enumerate(read_lines(shard), start=1):
             received = datetime.fromisoformat(line["received_at"]).astimezone(UTC)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import inflight_shards, parse_shard_name, published_path
+from ingestion.landing.layout import inflight_shards, parse_shard_name, published_path
 from ingestion.server.process import Ingestor, running_ingestor
 from ingestion.settings import landing_root, truth_root
 from ingestion.simulator.truth import ACKS, read_csv

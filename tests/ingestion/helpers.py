@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from websockets.sync.client import ClientConnection, connect
 
-from ingestion.landing import DEADLETTER, EVENTS, INFLIGHT_SUFFIX, Stream, published_shards
+from ingestion.landing.layout import INFLIGHT_SUFFIX, Stream, published_shards
 
 TYPE_FIELDS: dict[str, dict[str, Any]] = {
     "session_start": {"is_new_user": False, "entry_point": "lobby"},
@@ -112,12 +112,12 @@ def landed(landing_root: Path, *, inflight: bool = True) -> dict[str, dict]:
     """Landed lines by event_id."""
     return {
         line["event"].get("event_id"): line
-        for line in shard_lines(landing_root, EVENTS, inflight=inflight)
+        for line in shard_lines(landing_root, Stream.EVENTS, inflight=inflight)
     }
 
 
 def deadlettered(landing_root: Path, *, inflight: bool = True) -> list[dict]:
-    return shard_lines(landing_root, DEADLETTER, inflight=inflight)
+    return shard_lines(landing_root, Stream.DEADLETTER, inflight=inflight)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

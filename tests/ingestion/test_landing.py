@@ -15,21 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestion.contract import Code, Failure
-from ingestion.landing import (
-    DEADLETTER,
-    EVENTS,
-    LineEncoder,
-    ShardWriter,
-    deadletter_line,
-    event_line,
+from ingestion.landing.layout import (
+    Stream,
     inflight_shards,
     node_name,
     parse_shard_name,
     published_shards,
-    read_lines,
-    recover_inflight,
     shard_day,
 )
+from ingestion.landing.lines import LINE_END, LineEncoder, deadletter_line, event_line, read_lines
+from ingestion.landing.recovery import recover_inflight
+from ingestion.landing.writer import ShardWriter
 from tests.ingestion.helpers import event
 
 NOON = datetime(2026, 1, 30, 12, 15, tzinfo=UTC)
@@ -40,12 +36,12 @@ def line(i: int) -> bytes:
 
 
 def test_a_shard_is_hidden_while_in_flight_and_visible_once_published(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS)
+    w = ShardWriter(tmp_path, Stream.EVENTS)
     w.write(line(1), NOON)
-    assert published_shards(tmp_path, EVENTS) == []
+    assert published_shards(tmp_path, Stream.EVENTS) == []
     assert w.inflight is not None and w.inflight.name.startswith(".")
     final = w.publish()
-    assert final is not None and published_shards(tmp_path, EVENTS) == [final]
+    assert final is not None and published_shards(tmp_path, Stream.EVENTS) == [final]
     assert inflight_shards(tmp_path) == []
     assert final.parent == tmp_path / "events" / "dt=2026-01-30" / "hour=12"
     assert shard_day(final).isoformat() == "2026-01-30"
@@ -54,14 +50,14 @@ def test_a_shard_is_hidden_while_in_flight_and_visible_once_published(tmp_path: 
 
 
 def test_a_shard_is_due_at_its_size(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS, max_bytes=1000)
+    w = ShardWriter(tmp_path, Stream.EVENTS, max_bytes=1000)
     while not w.due():
         w.write(line(0), NOON)
     assert w.publish() is not None
 
 
 def test_a_shard_is_due_at_its_age(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS, max_age_seconds=0.05)
+    w = ShardWriter(tmp_path, Stream.EVENTS, max_age_seconds=0.05)
     w.write(line(0), NOON)
     assert not w.due()
     time.sleep(0.06)
@@ -69,16 +65,19 @@ def test_a_shard_is_due_at_its_age(tmp_path: Path) -> None:
 
 
 def test_a_new_hour_publishes_the_previous_hours_shard(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS)
+    w = ShardWriter(tmp_path, Stream.EVENTS)
     w.write(line(1), NOON)
     w.write(line(2), NOON + timedelta(hours=1))
-    assert [p.parent.name for p in published_shards(tmp_path, EVENTS)] == ["hour=12"]
+    assert [p.parent.name for p in published_shards(tmp_path, Stream.EVENTS)] == ["hour=12"]
     w.publish()
-    assert [p.parent.name for p in published_shards(tmp_path, EVENTS)] == ["hour=12", "hour=13"]
+    assert [p.parent.name for p in published_shards(tmp_path, Stream.EVENTS)] == [
+        "hour=12",
+        "hour=13",
+    ]
 
 
 def test_an_empty_shard_is_removed_not_published(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS)
+    w = ShardWriter(tmp_path, Stream.EVENTS)
     w.write(b"", NOON)
     assert w.publish() is None
     assert list(tmp_path.rglob("*")) == []
@@ -90,8 +89,9 @@ def test_a_reader_listing_shards_never_sees_a_partial_file(tmp_path: Path) -> No
     per_shard, shards = 200, 15
     script = (
         "import datetime, pathlib, sys\n"
-        "from ingestion.landing import EVENTS, ShardWriter\n"
-        "w = ShardWriter(pathlib.Path(sys.argv[1]), EVENTS)\n"
+        "from ingestion.landing.layout import Stream\n"
+        "from ingestion.landing.writer import ShardWriter\n"
+        "w = ShardWriter(pathlib.Path(sys.argv[1]), Stream.EVENTS)\n"
         "now = datetime.datetime.now(datetime.UTC)\n"
         "for s in range(int(sys.argv[2])):\n"
         "    for i in range(int(sys.argv[3])):\n"
@@ -105,7 +105,7 @@ def test_a_reader_listing_shards_never_sees_a_partial_file(tmp_path: Path) -> No
     seen: set[Path] = set()
     try:
         while writer.poll() is None or len(seen) < shards:
-            for shard in published_shards(tmp_path, EVENTS):
+            for shard in published_shards(tmp_path, Stream.EVENTS):
                 lines = shard.read_bytes().splitlines(keepends=True)
                 assert len(lines) == per_shard, f"{shard.name} was seen partial"
                 assert all(x.endswith(b"\n") for x in lines)
@@ -115,31 +115,31 @@ def test_a_reader_listing_shards_never_sees_a_partial_file(tmp_path: Path) -> No
     finally:
         writer.wait(30)
     assert writer.returncode == 0
-    assert len(published_shards(tmp_path, EVENTS)) == shards
+    assert len(published_shards(tmp_path, Stream.EVENTS)) == shards
 
 
 def test_recovery_publishes_complete_lines_and_dead_letters_a_torn_last_line(
     tmp_path: Path,
 ) -> None:
-    w = ShardWriter(tmp_path, EVENTS, pid=_dead_pid())
+    w = ShardWriter(tmp_path, Stream.EVENTS, pid=_dead_pid())
     w.write(line(1) + line(2), NOON)
     assert w.inflight is not None
     with w.inflight.open("ab") as f:
         f.write(b'{"received_at": "2026-01-30T12:')  # the crash cut this write
     report = recover_inflight(tmp_path)
     assert report.torn_lines == 1
-    events = [x for p in published_shards(tmp_path, EVENTS) for x in read_lines(p)]
+    events = [x for p in published_shards(tmp_path, Stream.EVENTS) for x in read_lines(p)]
     assert [e["event"]["seq"] for e in events] == [1, 2]
-    (dead,) = [x for p in published_shards(tmp_path, DEADLETTER) for x in read_lines(p)]
+    (dead,) = [x for p in published_shards(tmp_path, Stream.DEADLETTER) for x in read_lines(p)]
     assert dead["failure"]["code"] == "torn_write"
     assert dead["raw"] == '{"received_at": "2026-01-30T12:'
     assert inflight_shards(tmp_path) == []
 
 
 def test_recovery_leaves_shards_of_live_processes_and_other_nodes_alone(tmp_path: Path) -> None:
-    live = ShardWriter(tmp_path, EVENTS, pid=os.getppid())
+    live = ShardWriter(tmp_path, Stream.EVENTS, pid=os.getppid())
     live.write(line(1), NOON)
-    other = ShardWriter(tmp_path, EVENTS, node="elsewhere", pid=_dead_pid())
+    other = ShardWriter(tmp_path, Stream.EVENTS, node="elsewhere", pid=_dead_pid())
     other.write(line(2), NOON)
     report = recover_inflight(tmp_path)
     assert report.published == []
@@ -148,25 +148,25 @@ def test_recovery_leaves_shards_of_live_processes_and_other_nodes_alone(tmp_path
 
 
 def test_recovery_removes_an_in_flight_shard_with_nothing_complete(tmp_path: Path) -> None:
-    w = ShardWriter(tmp_path, EVENTS, pid=_dead_pid())
+    w = ShardWriter(tmp_path, Stream.EVENTS, pid=_dead_pid())
     w.write(b'{"torn', NOON)
     report = recover_inflight(tmp_path)
     assert report.torn_lines == 1
-    assert published_shards(tmp_path, EVENTS) == []
+    assert published_shards(tmp_path, Stream.EVENTS) == []
     assert inflight_shards(tmp_path) == []
 
 
 def test_an_abandoned_shard_stays_in_flight_and_the_next_write_opens_a_new_one(
     tmp_path: Path,
 ) -> None:
-    w = ShardWriter(tmp_path, EVENTS)
+    w = ShardWriter(tmp_path, Stream.EVENTS)
     w.write(line(1), NOON)
     abandoned = w.abandon()
     assert abandoned is not None and abandoned.exists()
     w.write(line(2), NOON)
     assert w.inflight != abandoned
     w.publish()
-    assert len(published_shards(tmp_path, EVENTS)) == 1
+    assert len(published_shards(tmp_path, Stream.EVENTS)) == 1
     assert inflight_shards(tmp_path) == [abandoned]
 
 
@@ -208,7 +208,7 @@ def test_the_frame_line_encoder_writes_exactly_the_documented_lines(
 ) -> None:
     encoder = LineEncoder(received_at, connection_id, sent_at, batch_id)
     expected = event_line(payload, received_at, connection_id, status, sent_at, batch_id)
-    assert encoder.event(status, orjson.dumps(payload)) == expected
+    assert encoder.prefix(status) + orjson.dumps(payload) + LINE_END == expected
     failure = Failure(Code.INVALID_UUID, "user_id", "user_id must be a UUID")
     raw = orjson.dumps(payload).decode()
     assert encoder.deadletter(raw, failure, index) == deadletter_line(
@@ -216,7 +216,7 @@ def test_the_frame_line_encoder_writes_exactly_the_documented_lines(
     )
 
 
-@pytest.mark.parametrize("stream", [EVENTS, DEADLETTER])
+@pytest.mark.parametrize("stream", list(Stream))
 def test_streams_have_their_own_folders(tmp_path: Path, stream: str) -> None:
     w = ShardWriter(tmp_path, stream)  # type: ignore[arg-type]
     w.write(line(1), NOON)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.landing import EVENTS, inflight_shards
+from ingestion.landing.layout import Stream, inflight_shards
 from tests.ingestion.helpers import event, open_client, shard_lines
 from tests.ingestion.test_contract import json_values, mutated_events
 from tests.support.ingestor import Ingestor, running_ingestor
@@ -133,7 +133,7 @@ def test_hostile_frames_are_answered_one_by_one_and_nothing_acknowledged_is_lost
     assert fuzzed.stop() == 0
     landed = Counter(
         canonical(line["event"])
-        for line in shard_lines(fuzzed.landing_root, EVENTS, inflight=False)
+        for line in shard_lines(fuzzed.landing_root, Stream.EVENTS, inflight=False)
     )
     missing = acknowledged - landed
     assert not missing, f"{sum(missing.values())} acknowledged events are not in a shard"
