@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     if args.truth_dir is not None:
         truth_dir = args.truth_dir
     elif args.to_landing is not None:
-        truth_dir = args.to_landing.resolve().parent / "truth"
+        truth_dir = truth_root(args.to_landing.resolve().parent)
     else:
         truth_dir = truth_root()
     return run_simulation(cfg, args, truth_dir)

@@ -34,7 +34,7 @@ def history_start(days: int) -> str:
 
 
 def simulate_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ingestion.cli", "simulate", "--no-progress", *args]
+    return [sys.executable, "-m", "orchestration.cli", "simulate", "--no-progress", *args]
 
 
 def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:

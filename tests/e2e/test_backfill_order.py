@@ -20,7 +20,6 @@ from websockets.asyncio.client import connect
 
 from ingestion.landing.layout import Stream, published_shards
 from ingestion.landing.lines import format_ts, read_lines
-from ingestion.server.process import Ingestor, running_ingestor
 from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     TOKEN,
@@ -31,6 +30,7 @@ from tests.e2e.pipeline import (
     query,
     simulate_to_landing,
 )
+from tests.support.ingestor import Ingestor, running_ingestor
 
 RESENT = 40
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from ingestion.landing.layout import inflight_shards, parse_shard_name, published_path
-from ingestion.server.process import Ingestor, running_ingestor
 from ingestion.settings import landing_root, truth_root
 from ingestion.simulator.truth import ACKS, read_csv
 from orchestration.reconcile import reconcile
@@ -30,6 +29,7 @@ from tests.e2e.pipeline import (
     simulate_command,
     warehouse,
 )
+from tests.support.ingestor import Ingestor, running_ingestor
 
 KILLS = 4
 ACCEPTED_BEFORE_KILL = 300  # events each server process accepts before it is killed

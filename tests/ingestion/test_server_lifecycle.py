@@ -14,6 +14,7 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from ingestion import settings
 from ingestion.landing.layout import Stream, inflight_shards, parse_shard_name, published_shards
 from ingestion.landing.lines import event_line
 from ingestion.landing.writer import ShardWriter
@@ -171,7 +172,7 @@ def test_after_kill_9_mid_stream_every_acknowledged_event_is_in_a_published_shar
 def test_a_torn_last_line_left_by_a_crash_is_dead_lettered_as_torn_write_at_start(
     data_dir: Path,
 ) -> None:
-    landing_root = data_dir / "landing"
+    landing_root = settings.landing_root(data_dir)
     crashed = ShardWriter(landing_root, Stream.EVENTS, pid=_dead_pid())
     whole = [event(), event()]
     now = crashed.start

@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingestion.cli import build_parser, main
 from ingestion.landing.layout import Stream, published_shards, shard_day
 from ingestion.simulator.command import build_config
 from ingestion.simulator.config import FaultRates
 from ingestion.simulator.truth import HEADERS, PLAYERS, SUMMARY, read_csv
+from orchestration.cli import build_parser, main
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingestion.cli import main
 from ingestion.simulator.truth import ACKS, PLAYERS, SESSIONS, SUMMARY, read_csv
+from orchestration.cli import main
 from tests.simulator.landed import Landed, event_at, read_landing, ts
 from tests.support.ingestor import running_ingestor
 
