@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.simulator.truth import ACKS, PLAYERS, SESSIONS, SUMMARY, read_csv
 from orchestration.cli import main
-from tests.simulator.landed import Landed, event_at, read_landing, ts
+from tests.ingestion.simulator.landed import Landed, event_at, read_landing, ts
 from tests.support.ingestor import running_ingestor
 
 TOKEN = "sim-s3cret"

@@ -20,6 +20,7 @@ from ingestion.landing.lines import event_line
 from ingestion.landing.writer import ShardWriter
 from tests.ingestion.helpers import (
     batch,
+    dead_pid,
     deadlettered,
     event,
     landed,
@@ -173,7 +174,7 @@ def test_a_torn_last_line_left_by_a_crash_is_dead_lettered_as_torn_write_at_star
     data_dir: Path,
 ) -> None:
     landing_root = settings.landing_root(data_dir)
-    crashed = ShardWriter(landing_root, Stream.EVENTS, pid=_dead_pid())
+    crashed = ShardWriter(landing_root, Stream.EVENTS, pid=dead_pid())
     whole = [event(), event()]
     now = crashed.start
     for e in whole:
@@ -190,15 +191,6 @@ def test_a_torn_last_line_left_by_a_crash_is_dead_lettered_as_torn_write_at_star
         assert len(torn) == 1 and torn[0]["raw"].startswith('{"received_at"')
         assert "recovered in-flight shards" in server.logs()
     assert_no_torn_line(landing_root)
-
-
-def _dead_pid() -> int:
-    import subprocess
-    import sys
-
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
 
 
 def test_healthz_is_503_while_the_landing_directory_is_not_writable(data_dir: Path) -> None:

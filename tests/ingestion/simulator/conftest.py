@@ -11,7 +11,7 @@ import pytest
 from ingestion.simulator.config import FaultRates, SimConfig
 from ingestion.simulator.summary import Counts
 from ingestion.simulator.to_landing import run_to_landing
-from tests.simulator.landed import Landed, read_landing
+from tests.ingestion.simulator.landed import Landed, read_landing
 
 # Rates well above the defaults, so that every fault is frequent enough to measure.
 TEST_FAULTS = FaultRates(

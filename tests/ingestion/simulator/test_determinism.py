@@ -13,7 +13,7 @@ from ingestion.simulator.config import FaultRates, SimConfig
 from ingestion.simulator.players import iter_players
 from ingestion.simulator.to_landing import run_to_landing
 from ingestion.simulator.truth import PLAYERS, RAGE_QUITS, SESSIONS
-from tests.simulator.conftest import TEST_FAULTS
+from tests.ingestion.simulator.conftest import TEST_FAULTS
 
 CFG = SimConfig(players=60, days=4, start=date(2026, 5, 4), seed=42, faults=TEST_FAULTS)
 

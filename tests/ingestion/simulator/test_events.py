@@ -20,7 +20,7 @@ from ingestion.simulator.events import (
     new_uuid,
     server_ts,
 )
-from tests.simulator.conftest import Run
+from tests.ingestion.simulator.conftest import Run
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SAMPLE_EXTRA = {
