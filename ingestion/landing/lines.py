@@ -121,7 +121,7 @@ class LineEncoder:
     line is then `prefix(status) + orjson.dumps(event) + LINE_END`, and the ingestor already has
     `orjson.dumps(event)` because it measures the event's size with it."""
 
-    __slots__ = ("_head", "_prefixes", "batch_id", "connection_id", "received_at", "sent_at")
+    __slots__ = ("_head", "_prefixes", "_server")
 
     def __init__(
         self,
@@ -130,14 +130,9 @@ class LineEncoder:
         sent_at: str | None = None,
         batch_id: str | None = None,
     ) -> None:
-        self.received_at = received_at
-        self.connection_id = connection_id
-        self.sent_at = sent_at
-        self.batch_id = batch_id
+        self._server = (received_at, connection_id, sent_at, batch_id)
         # Without the closing brace: the status and the event follow.
-        self._head = orjson.dumps(_server_fields(received_at, connection_id, sent_at, batch_id))[
-            :-1
-        ]
+        self._head = orjson.dumps(_server_fields(*self._server))[:-1]
         self._prefixes: dict[str, bytes] = {}
 
     def prefix(self, status: str) -> bytes:
@@ -149,15 +144,7 @@ class LineEncoder:
         return prefix
 
     def deadletter(self, raw: str, failure: Failure, index: int | None = None) -> bytes:
-        return deadletter_line(
-            raw,
-            failure,
-            self.received_at,
-            self.connection_id,
-            sent_at=self.sent_at,
-            batch_id=self.batch_id,
-            index=index,
-        )
+        return deadletter_line(raw, failure, *self._server, index)
 
 
 # -- a frame at a time ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ingestion import usage
 from ingestion.landing.recovery import recover_inflight
 from ingestion.server import logs
 from ingestion.server.config import ConfigError, ServerConfig, add_arguments, from_args, to_args
@@ -49,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = from_args(args)
     except ConfigError as e:
-        print(f"respawn serve: {e}", file=sys.stderr)
-        return 2
+        return usage.refuse("serve", e)
     logs.configure(config.log_level)
     if args.worker_index is None:
         recover(config)

@@ -25,6 +25,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -170,21 +171,27 @@ def _refused(event: Any) -> Verdict:
     return verdict
 
 
-def _simulate_range(
-    cfg: SimConfig,
-    landing_root: Path,
-    lo: int,
-    hi: int,
-    start: datetime,
-    part_dir: Path,
-    on_progress: Callable[[int, int], None],
-) -> Counts:
-    """Simulate and land players [lo, hi); their truth rows go to files in `part_dir`."""
+@dataclass(frozen=True)
+class PlayerRange:
+    """One worker's share of a run: players [lo, hi), landed under `landing_root` by shard
+    writers named with `start`, their truth rows written to files in `part_dir`."""
+
+    cfg: SimConfig
+    landing_root: Path
+    lo: int
+    hi: int
+    start: datetime
+    part_dir: Path
+
+
+def _simulate_range(task: PlayerRange, on_progress: Callable[[int, int], None]) -> Counts:
+    """Simulate and land one range of players."""
+    cfg = task.cfg
     counts = Counts()
-    shards = HourShards(landing_root, start)
+    shards = HourShards(task.landing_root, task.start)
     truth = TruthParts()
     installs = install_days(cfg.players, cfg.days, cfg.seed)
-    files = {name: (part_dir / name).open("w", newline="") for name in HEADERS}
+    files = {name: (task.part_dir / name).open("w", newline="") for name in HEADERS}
 
     def report(done: int) -> None:
         for name, text in truth.take().items():
@@ -193,7 +200,7 @@ def _simulate_range(
 
     try:
         done = 0
-        for life, delivery in iter_players(cfg, lo, hi, installs):
+        for life, delivery in iter_players(cfg, task.lo, task.hi, installs):
             counts.add_player(life, delivery)
             truth.add(life, delivery)
             for frame in delivery.frames:
@@ -210,22 +217,12 @@ def _simulate_range(
     return counts
 
 
-def _worker(
-    cfg: SimConfig,
-    landing_root: Path,
-    lo: int,
-    hi: int,
-    start: datetime,
-    part_dir: Path,
-    progress: Any,
-    slot: int,
-    results: Any,
-) -> None:
+def _worker(task: PlayerRange, progress: Any, slot: int, results: Any) -> None:
     def on_progress(players: int, events: int) -> None:
         progress[2 * slot], progress[2 * slot + 1] = players, events
 
     try:
-        counts = _simulate_range(cfg, landing_root, lo, hi, start, part_dir, on_progress)
+        counts = _simulate_range(task, on_progress)
         results.put((slot, "ok", counts))
     except BaseException:
         results.put((slot, "error", traceback.format_exc()))
@@ -259,17 +256,19 @@ def run_to_landing(
     try:
         for w in range(workers):
             (part_root / str(w)).mkdir(parents=True, exist_ok=True)
-            args = (cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w))
+            task = PlayerRange(
+                cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w)
+            )
             if workers == 1:  # no process to fork: simpler to debug, same output
 
                 def on_progress(players: int, events: int) -> None:
                     bar.n = players
                     bar.set_postfix(events=f"{events:,}")
 
-                outcomes[w] = _simulate_range(*args, on_progress)
+                outcomes[w] = _simulate_range(task, on_progress)
                 break
             proc = ctx.Process(
-                target=_worker, args=(*args, progress, w, results), name=f"simulate-{w}"
+                target=_worker, args=(task, progress, w, results), name=f"simulate-{w}"
             )
             proc.start()
             procs.append(proc)

@@ -3,7 +3,7 @@ and the column spec the readers use names exactly their fields."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from hypothesis import given, settings
@@ -21,8 +21,6 @@ from ingestion.landing.lines import (
     frame_lines,
 )
 
-# -- the frame encoder writes the same bytes as the line functions ---------------------------
-
 text = st.text(max_size=20)
 json_scalars = st.one_of(text, st.integers(-(2**40), 2**40), st.booleans(), st.none())
 json_values = st.recursive(
@@ -30,28 +28,39 @@ json_values = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
     max_leaves=10,
 )
+payloads = st.dictionaries(text, json_values, max_size=5)
+maybe_text = st.one_of(st.none(), text)
+indices = st.one_of(st.none(), st.integers(0, 499))
+failures = st.builds(Failure, st.sampled_from(list(Code)), maybe_text, st.text(max_size=40))
+
+
+class Server(NamedTuple):
+    """The server's fields of a frame's lines, in the order the line functions take them."""
+
+    received_at: str
+    connection_id: str
+    sent_at: str | None
+    batch_id: str | None
+
+
+servers = st.builds(Server, text, text, maybe_text, maybe_text)
+
+
+# -- the frame encoder writes the same bytes as the line functions ---------------------------
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    received_at=text,
-    connection_id=text,
-    sent_at=st.one_of(st.none(), text),
-    batch_id=st.one_of(st.none(), text),
-    payload=st.dictionaries(text, json_values, max_size=5),
+    server=servers,
+    payload=payloads,
     status=st.sampled_from(["valid", "unknown"]),
-    index=st.one_of(st.none(), st.integers(0, 499)),
+    index=indices,
 )
 def test_the_frame_line_encoder_writes_exactly_the_documented_lines(
-    received_at: str,
-    connection_id: str,
-    sent_at: str | None,
-    batch_id: str | None,
-    payload: dict,
-    status: str,
-    index: int | None,
+    server: Server, payload: dict, status: str, index: int | None
 ) -> None:
-    encoder = LineEncoder(received_at, connection_id, sent_at, batch_id)
+    received_at, connection_id, sent_at, batch_id = server
+    encoder = LineEncoder(*server)
     expected = event_line(payload, received_at, connection_id, status, sent_at, batch_id)
     assert encoder.prefix(status) + orjson.dumps(payload) + LINE_END == expected
     failure = Failure(Code.INVALID_UUID, "user_id", "user_id must be a UUID")
@@ -61,9 +70,6 @@ def test_the_frame_line_encoder_writes_exactly_the_documented_lines(
     )
 
 
-failures = st.builds(
-    Failure, st.sampled_from(list(Code)), st.one_of(st.none(), text), st.text(max_size=40)
-)
 verdicts = st.one_of(
     st.just(Verdict("valid")),
     st.just(Verdict("unknown")),
@@ -72,36 +78,22 @@ verdicts = st.one_of(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    received_at=text,
-    connection_id=text,
-    sent_at=st.one_of(st.none(), text),
-    batch_id=st.one_of(st.none(), text),
-    judged=st.lists(
-        st.tuples(st.dictionaries(text, json_values, max_size=4), verdicts), max_size=8
-    ),
-)
+@given(server=servers, judged=st.lists(st.tuples(payloads, verdicts), max_size=8))
 def test_a_frames_lines_are_its_events_lines_in_order_and_its_refusals_dead_lettered(
-    received_at: str,
-    connection_id: str,
-    sent_at: str | None,
-    batch_id: str | None,
-    judged: list[tuple[dict, Verdict]],
+    server: Server, judged: list[tuple[dict, Verdict]]
 ) -> None:
     """What the ingestor and the simulator land for a frame: each accepted event's `event_line`,
     each refused one's `deadletter_line` with its index, both in the frame's order."""
+    received_at, connection_id, sent_at, batch_id = server
     texts = [orjson.dumps(event) for event, _ in judged]
-    lines = frame_lines(
-        texts, [v for _, v in judged], received_at, connection_id, sent_at, batch_id
-    )
-    server = (received_at, connection_id)
+    lines = frame_lines(texts, [v for _, v in judged], *server)
     assert lines.events == b"".join(
-        event_line(event, *server, verdict.status, sent_at, batch_id)
+        event_line(event, received_at, connection_id, verdict.status, sent_at, batch_id)
         for event, verdict in judged
         if verdict.accepted
     )
     assert lines.deadletter == b"".join(
-        deadletter_line(text.decode(), v.failure, *server, sent_at, batch_id, index)
+        deadletter_line(text.decode(), v.failure, *server, index)
         for index, (text, (_, v)) in enumerate(zip(texts, judged, strict=True))
         if v.failure is not None
     )
@@ -138,29 +130,25 @@ def conforms(value: Any, logical: LogicalType) -> bool:
 
 @settings(max_examples=100, deadline=None)
 @given(
-    received_at=text,
-    connection_id=st.one_of(st.none(), text),
-    sent_at=st.one_of(st.none(), text),
-    batch_id=st.one_of(st.none(), text),
-    payload=st.dictionaries(text, json_values, max_size=5),
+    server=servers,
+    recovered=st.booleans(),  # recovery writes dead letters without a connection
+    payload=payloads,
     failure=failures,
-    index=st.one_of(st.none(), st.integers(0, 499)),
+    index=indices,
 )
 def test_every_line_has_exactly_the_columns_of_its_kind_in_order_and_of_their_types(
-    received_at: str,
-    connection_id: str | None,
-    sent_at: str | None,
-    batch_id: str | None,
-    payload: dict,
-    failure: Failure,
-    index: int | None,
+    server: Server, recovered: bool, payload: dict, failure: Failure, index: int | None
 ) -> None:
+    received_at, connection_id, sent_at, batch_id = server
     event = orjson.loads(
-        event_line(payload, received_at, connection_id or "c", "valid", sent_at, batch_id)
+        event_line(payload, received_at, connection_id, "valid", sent_at, batch_id)
     )
     dead = orjson.loads(
-        deadletter_line("raw", failure, received_at, connection_id, sent_at, batch_id, index)
-    )
+        deadletter_line(
+            "raw", failure, received_at, None if recovered else connection_id, sent_at, batch_id,
+            index,
+        )
+    )  # fmt: skip
     for line, columns in ((event, EVENT_LINE_COLUMNS), (dead, DEADLETTER_LINE_COLUMNS)):
         assert list(line) == list(columns)
         assert all(conforms(line[name], t) for name, t in columns.items()), line

@@ -55,19 +55,11 @@ def test_every_setting_can_come_from_the_environment(
         monkeypatch.setenv(k, v)
     config = parse()
     assert config == ServerConfig(
-        host="0.0.0.0",
-        port=9000,
-        data_dir=tmp_path / "d",
-        token="from-a-file",
-        allowed_origins=("https://a.test", "https://b.test"),
-        durability="flush",
-        shard_max_bytes=1000,
-        shard_max_age=2.5,
-        max_connections=7,
-        rate_limit=100.0,
-        rate_burst=600,
-        workers=2,
-    )
+        host="0.0.0.0", port=9000, data_dir=tmp_path / "d", token="from-a-file",
+        allowed_origins=("https://a.test", "https://b.test"), durability="flush",
+        shard_max_bytes=1000, shard_max_age=2.5, max_connections=7,
+        rate_limit=100.0, rate_burst=600, workers=2,
+    )  # fmt: skip
 
 
 def test_flags_win_over_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
