@@ -42,9 +42,11 @@ dev: install $(MANIFEST)
 test: install $(MANIFEST)
 	$(BIN)/python -m pytest
 
+# ruff, and the dependency rule: ingestion/ and ml/ never import orchestration/ (pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -31,7 +31,7 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingestion.landing import EVENTS, published_shards  # noqa: E402
+from ingestion.landing.layout import Stream, published_shards  # noqa: E402
 from ingestion.simulator.config import SimConfig  # noqa: E402
 from ingestion.simulator.players import events_per_player  # noqa: E402
 from ingestion.simulator.to_landing import run_to_landing  # noqa: E402
@@ -82,7 +82,7 @@ def main() -> int:
         counts = run_to_landing(cfg, out / "landing", out / "truth", workers, show_progress=True)
         seconds = time.perf_counter() - started
         lines = counts.landed_lines + counts.deadletter_lines
-        shards = published_shards(out / "landing", EVENTS)
+        shards = published_shards(out / "landing", Stream.EVENTS)
         days = len({p.parent.parent.name for p in shards})
 
         sample: list[dict] = []

@@ -22,7 +22,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from ingestion.landing import Stream, published_shards
+from ingestion.landing.layout import Stream, published_shards
 from ingestion.settings import landing_root, warehouse_path
 from orchestration.dbt_project import dbt_cli
 

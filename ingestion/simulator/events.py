@@ -140,7 +140,7 @@ def client_ts(ms: int) -> str:
 
 
 def server_ts(us: int) -> str:
-    """Epoch microseconds in the server's format; equal to `ingestion.landing.format_ts`."""
+    """Epoch microseconds in the server's format; equal to `ingestion.landing.lines.format_ts`."""
     day, rem = divmod(us, 86_400_000_000)
     sec, micro = divmod(rem, 1_000_000)
     return (_DATES.get(day) or _date_text(day)) + _CLOCK[sec] + str(1_000_000 + micro)[1:] + "Z"

@@ -13,7 +13,7 @@ from datetime import date
 
 import dagster as dg
 
-from ingestion.landing import DEADLETTER, EVENTS, parse_shard_name, shard_day
+from ingestion.landing.layout import Stream, parse_shard_name, shard_day
 from orchestration.automation.jobs import load_landed_events
 from orchestration.partitions import daily_partitions
 from orchestration.resources import LandingResource
@@ -38,7 +38,7 @@ def landed_shards_sensor(
     seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
     new_by_day: dict[date, list[str]] = defaultdict(list)
     highest = dict(seen)
-    for stream in (EVENTS, DEADLETTER):
+    for stream in Stream:
         for path in landing.shards(stream):
             writer, seq = _writer_and_seq(stream, path.name)
             if seq <= seen.get(writer, 0):

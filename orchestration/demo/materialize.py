@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ingestion.landing import DEADLETTER, EVENTS, published_shards, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
 from ingestion.settings import landing_root
 from orchestration import asset_keys
 
@@ -28,9 +28,7 @@ class DemoRunFailed(RuntimeError):
 
 def landed_days(home: Path) -> list[date]:
     root = landing_root(home)
-    return sorted(
-        {shard_day(p) for stream in (EVENTS, DEADLETTER) for p in published_shards(root, stream)}
-    )
+    return sorted({shard_day(p) for stream in Stream for p in published_shards(root, stream)})
 
 
 def _check(result: dg.ExecuteInProcessResult, what: str, started: float) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ingestion.landing import DEADLETTER, EVENTS, Stream
+from ingestion.landing.layout import Stream
 from orchestration import asset_keys
 from orchestration.landing import checks
 from orchestration.partitions import BACKFILL_POLICY, daily_partitions, partition_days
@@ -59,8 +59,8 @@ DEADLETTER_SPEC = raw_table_spec(
 
 # The landing stream each asset is loaded from, and the columns its preview shows.
 _STREAMS: dict[dg.AssetKey, Stream] = {
-    asset_keys.RAW_EVENTS: EVENTS,
-    asset_keys.DEADLETTER_EVENTS: DEADLETTER,
+    asset_keys.RAW_EVENTS: Stream.EVENTS,
+    asset_keys.DEADLETTER_EVENTS: Stream.DEADLETTER,
 }
 _PREVIEW_COLUMNS = {
     asset_keys.RAW_EVENTS: EVENT_PREVIEW,

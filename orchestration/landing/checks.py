@@ -12,7 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.landing import DEADLETTER, EVENTS, INFLIGHT_SUFFIX, SHARD_SUFFIX, Stream
+from ingestion.landing.layout import INFLIGHT_SUFFIX, SHARD_SUFFIX, Stream
 from orchestration import asset_keys
 from orchestration.check_results import check_result
 from orchestration.resources import LandingResource
@@ -102,7 +102,7 @@ def landing_freshness(landing: LandingResource) -> dg.AssetCheckResult:
 
 def landing_freshness_result(landing: LandingResource, now: float) -> dg.AssetCheckResult:
     root = landing.path
-    published = [p.stat().st_mtime for s in (EVENTS, DEADLETTER) for p in _newest(root, s)]
+    published = [p.stat().st_mtime for s in Stream for p in _newest(root, s)]
     inflight = [p.stat().st_mtime for p in root.glob(f"*/dt=*/hour=*/.*{INFLIGHT_SUFFIX}")]
     stale_after = LANDING_STALE_AFTER.total_seconds()
     traffic = any(now - mtime <= stale_after for mtime in inflight)

@@ -18,11 +18,11 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from ingestion.contract import (
-    _UUID,  # the contract's UUID pattern: one definition of what an id looks like
     ALL_FIELDS,
     BASE_FIELDS,
     EVENT_TYPES,
     SCHEMA_VERSION,
+    UUID_PATTERN,  # the contract's UUID pattern: one definition of what an id looks like
     FieldSpec,
 )
 from orchestration.warehouse.raw_schema import column_name
@@ -58,7 +58,7 @@ def _field(spec: FieldSpec) -> Any:
 
 
 def _uuid_format(cls: type, series: pd.Series) -> pd.Series:
-    return series.str.fullmatch(_UUID.pattern)
+    return series.str.fullmatch(UUID_PATTERN.pattern)
 
 
 def _valid_means_v1(cls: type, df: pd.DataFrame) -> pd.Series:

@@ -17,7 +17,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from ingestion.landing import EVENTS, published_shards, read_lines, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
+from ingestion.landing.lines import read_lines
 from ingestion.settings import landing_root, truth_root, warehouse_path
 from orchestration.reconcile import Check, reconcile
 
@@ -34,7 +35,7 @@ def history_start(days: int) -> str:
 
 
 def simulate_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ingestion.cli", "simulate", "--no-progress", *args]
+    return [sys.executable, "-m", "orchestration.cli", "simulate", "--no-progress", *args]
 
 
 def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:
@@ -68,7 +69,7 @@ def simulate_to_landing(
 
 
 def landed_days(home: Path) -> list[date]:
-    return sorted({shard_day(p) for p in published_shards(landing_root(home), EVENTS)})
+    return sorted({shard_day(p) for p in published_shards(landing_root(home), Stream.EVENTS)})
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def landed_copies(home: Path, day: date | None = None) -> list[Copy]:
     """Every line of the published event shards, read from the files themselves."""
     root = landing_root(home)
     copies = []
-    for shard in published_shards(root, EVENTS, day):
+    for shard in published_shards(root, Stream.EVENTS, day):
         rel = shard.relative_to(root).as_posix()
         for n, line in enumerate(read_lines(shard), start=1):
             received = datetime.fromisoformat(line["received_at"]).astimezone(UTC)

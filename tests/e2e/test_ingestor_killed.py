@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import inflight_shards, parse_shard_name, published_path
-from ingestion.server.process import Ingestor, running_ingestor
+from ingestion.landing.layout import inflight_shards, parse_shard_name, published_path
 from ingestion.settings import landing_root, truth_root
 from ingestion.simulator.truth import ACKS, read_csv
 from tests.e2e.pipeline import (
@@ -29,6 +28,7 @@ from tests.e2e.pipeline import (
     scalar,
     simulate_command,
 )
+from tests.support.ingestor import Ingestor, running_ingestor
 
 KILLS = 4
 ACCEPTED_BEFORE_KILL = 300  # events each server process accepts before it is killed

@@ -16,10 +16,10 @@ import duckdb
 import orjson
 import pytest
 
-from ingestion.server.process import running_ingestor
 from ingestion.settings import landing_root, truth_root, warehouse_path
 from orchestration.reconcile import Check, reconcile
 from tests.e2e.pipeline import TOKEN, Pipeline, history_start, reconciliation, simulate
+from tests.support.ingestor import running_ingestor
 
 PLAYERS, DAYS, SEED = 60, 20, 7
 # Every test reads one run: an ingestor, simulated clients with faults, the whole graph.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import EVENTS, parse_shard_name, published_shards
+from ingestion.landing.layout import Stream, parse_shard_name, published_shards
 from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     Pipeline,
@@ -45,7 +45,7 @@ def test_a_shard_published_twice_is_kept_twice_in_raw_events_and_once_in_events(
 
     day: date = days[1]
     original = max(
-        published_shards(landing_root(home), EVENTS, day), key=lambda p: p.stat().st_size
+        published_shards(landing_root(home), Stream.EVENTS, day), key=lambda p: p.stat().st_size
     )
     copy = republish(original)
     rel = copy.relative_to(landing_root(home)).as_posix()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.cli import build_parser
+from orchestration.cli import build_parser
 from orchestration.demo.run import simulate_argv
 
 

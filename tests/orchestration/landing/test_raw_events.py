@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import orjson
 
-from ingestion.landing import format_ts
+from ingestion.landing.lines import format_ts
 from ingestion.settings import landing_root, warehouse_path
 from tests.orchestration.landed import Landing, at, event, session
 from tests.orchestration.runs import query, raw_rows, run_days

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ingestion.landing import format_ts
+from ingestion.landing.lines import format_ts
 from tests.orchestration.landed import Landing, at, event, session
 from tests.orchestration.runs import query, run_days
 

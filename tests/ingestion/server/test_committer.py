@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import DEADLETTER, EVENTS, inflight_shards, published_shards
+from ingestion.landing.layout import Stream, inflight_shards, published_shards
 from ingestion.server.committer import GroupCommitter, StorageError
 
 NOON = datetime(2026, 1, 30, 12, 59, 59, tzinfo=UTC)
@@ -35,7 +35,7 @@ def test_submissions_waiting_together_share_one_commit_and_resolve_once_written(
 
     asyncio.run(main())
     assert commits == [50]
-    assert len(lines(published_shards(tmp_path, EVENTS))) == 50
+    assert len(lines(published_shards(tmp_path, Stream.EVENTS))) == 50
 
 
 def test_lines_of_one_commit_split_at_the_hour_into_two_shards(tmp_path: Path) -> None:
@@ -44,14 +44,14 @@ def test_lines_of_one_commit_split_at_the_hour_into_two_shards(tmp_path: Path) -
         committer.start()
         committer.submit(NOON, b'{"h":12}\n', b'{"dead":12}\n')
         await committer.submit(NOON + timedelta(seconds=2), b'{"h":13}\n', b"")
-        assert [p.parent.name for p in published_shards(tmp_path, EVENTS)] == ["hour=12"]
+        assert [p.parent.name for p in published_shards(tmp_path, Stream.EVENTS)] == ["hour=12"]
         await committer.close()
 
     asyncio.run(main())
-    shards = published_shards(tmp_path, EVENTS)
+    shards = published_shards(tmp_path, Stream.EVENTS)
     assert [p.parent.name for p in shards] == ["hour=12", "hour=13"]
     assert lines(shards) == [b'{"h":12}', b'{"h":13}']
-    assert lines(published_shards(tmp_path, DEADLETTER)) == [b'{"dead":12}']
+    assert lines(published_shards(tmp_path, Stream.DEADLETTER)) == [b'{"dead":12}']
 
 
 def test_a_commit_that_cannot_write_fails_its_futures_and_marks_the_committer_unhealthy(
@@ -72,7 +72,7 @@ def test_a_commit_that_cannot_write_fails_its_futures_and_marks_the_committer_un
         await committer.close()
 
     asyncio.run(main())
-    assert lines(published_shards(landing, EVENTS)) == [b'{"n":2}']
+    assert lines(published_shards(landing, Stream.EVENTS)) == [b'{"n":2}']
 
 
 def test_due_shards_are_published_without_new_submissions(tmp_path: Path) -> None:
@@ -80,10 +80,10 @@ def test_due_shards_are_published_without_new_submissions(tmp_path: Path) -> Non
         committer = GroupCommitter(tmp_path, max_age_seconds=0.01)
         committer.start()
         await committer.submit(NOON, b"{}\n", b"")
-        assert published_shards(tmp_path, EVENTS) == []
+        assert published_shards(tmp_path, Stream.EVENTS) == []
         await asyncio.sleep(0.02)
         await committer.publish_due()
-        assert len(published_shards(tmp_path, EVENTS)) == 1
+        assert len(published_shards(tmp_path, Stream.EVENTS)) == 1
         await committer.close()
 
     asyncio.run(main())

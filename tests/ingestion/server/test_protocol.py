@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from ingestion.contract import MAX_EVENT_BYTES
-from ingestion.landing import parse_shard_name
+from ingestion.landing.layout import parse_shard_name
 from ingestion.server.limits import MAX_BATCH_EVENTS
 from tests.ingestion.helpers import (
     Client,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.contract import parse_timestamp
-from ingestion.landing import DEADLETTER, EVENTS, published_shards, read_lines
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.landing.lines import read_lines
 
 
 def ts(text: str) -> datetime:
@@ -47,11 +48,11 @@ def _read(landing_root: Path, stream: Any) -> list[dict[str, Any]]:
 
 
 def read_landing(landing_root: Path) -> Landed:
-    lines = _read(landing_root, EVENTS)
+    lines = _read(landing_root, Stream.EVENTS)
     copies: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         copies.setdefault(line["event"]["event_id"], []).append(line)
-    return Landed(lines, _read(landing_root, DEADLETTER), copies)
+    return Landed(lines, _read(landing_root, Stream.DEADLETTER), copies)
 
 
 def event_at(line: dict[str, Any]) -> datetime:

@@ -19,8 +19,8 @@ from ingestion.simulator.config import SimConfig
 from ingestion.simulator.events import DAY_MS, date_text
 from ingestion.simulator.population import draw_traits, install_days, player_rng
 from ingestion.simulator.truth import PLAYERS, RAGE_QUITS, SESSIONS, read_csv
-from tests.simulator.conftest import Run
-from tests.simulator.landed import event_at, ts
+from tests.ingestion.simulator.conftest import Run
+from tests.ingestion.simulator.landed import event_at, ts
 
 RAGE_WINDOW = timedelta(seconds=60)
 

@@ -17,8 +17,8 @@ from ingestion.contract import (
     FieldSpec,
     validate_event,
 )
-from tests.browser.cdp import Page
-from tests.browser.harness import client_options, js, open_harness
+from tests.ingestion.client.cdp import Page
+from tests.ingestion.client.harness import client_options, js, open_harness
 from tests.support.ingestor import free_port
 
 pytestmark = pytest.mark.browser

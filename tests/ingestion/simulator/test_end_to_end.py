@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingestion.cli import main
 from ingestion.simulator.truth import ACKS, PLAYERS, SESSIONS, SUMMARY, read_csv
-from tests.simulator.landed import Landed, event_at, read_landing, ts
+from orchestration.cli import main
+from tests.ingestion.simulator.landed import Landed, event_at, read_landing, ts
 from tests.support.ingestor import running_ingestor
 
 TOKEN = "sim-s3cret"

@@ -4,19 +4,17 @@ reply, the server keeps answering, and every event it acknowledged is in a publi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.landing import EVENTS, inflight_shards
+from ingestion.landing.layout import Stream, inflight_shards
 from tests.ingestion.helpers import event, open_client, shard_lines
 from tests.ingestion.test_contract import json_values, mutated_events
-from tests.support.ingestor import Ingestor, running_ingestor
+from tests.support.ingestor import Ingestor
 
 keys = st.one_of(
     st.sampled_from(["events", "event_name", "batch_id", "sent_at", "event_id", ""]), st.text()
@@ -76,12 +74,6 @@ frames = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingestor]:
-    with running_ingestor(tmp_path_factory.mktemp("fuzz")) as ingestor:
-        yield ingestor
-
-
 def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
@@ -93,9 +85,9 @@ def frame_events(frame: str | bytes) -> list[Any]:
 
 
 def test_hostile_frames_are_answered_one_by_one_and_nothing_acknowledged_is_lost(
-    fuzzed: Ingestor,
+    server: Ingestor,
 ) -> None:
-    client = open_client(fuzzed.url)
+    client = open_client(server.url)
     acknowledged: Counter[bytes] = Counter()
     answered = 0
 
@@ -126,15 +118,15 @@ def test_hostile_frames_are_answered_one_by_one_and_nothing_acknowledged_is_lost
     # Still serving, on the same connection and on a new one.
     assert client.call(event())["accepted"] == 1
     client.close()
-    fresh = open_client(fuzzed.url)
+    fresh = open_client(server.url)
     assert fresh.call(event())["accepted"] == 1
     fresh.close()
-    assert fuzzed.healthz() == 200
-    assert fuzzed.stop() == 0
+    assert server.healthz() == 200
+    assert server.stop() == 0
     landed = Counter(
         canonical(line["event"])
-        for line in shard_lines(fuzzed.landing_root, EVENTS, inflight=False)
+        for line in shard_lines(server.landing_root, Stream.EVENTS, inflight=False)
     )
     missing = acknowledged - landed
     assert not missing, f"{sum(missing.values())} acknowledged events are not in a shard"
-    assert inflight_shards(Path(fuzzed.landing_root)) == []
+    assert inflight_shards(Path(server.landing_root)) == []

@@ -14,17 +14,13 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from ingestion.landing import (
-    DEADLETTER,
-    EVENTS,
-    ShardWriter,
-    event_line,
-    inflight_shards,
-    parse_shard_name,
-    published_shards,
-)
+from ingestion import settings
+from ingestion.landing.layout import Stream, inflight_shards, parse_shard_name, published_shards
+from ingestion.landing.lines import event_line
+from ingestion.landing.writer import ShardWriter
 from tests.ingestion.helpers import (
     batch,
+    dead_pid,
     deadlettered,
     event,
     landed,
@@ -36,7 +32,7 @@ from tests.support.ingestor import running_ingestor
 
 def assert_no_torn_line(landing_root: Path) -> None:
     """Every published shard is whole lines of JSON."""
-    for stream in (EVENTS, DEADLETTER):
+    for stream in Stream:
         for shard in published_shards(landing_root, stream):
             data = shard.read_bytes()
             assert data.endswith(b"\n"), f"{shard} ends in a torn line"
@@ -54,7 +50,7 @@ def test_shards_rotate_by_size_while_running_and_a_reader_never_sees_a_partial_f
 
         def reader() -> None:
             while not stop.is_set():
-                for shard in published_shards(server.landing_root, EVENTS):
+                for shard in published_shards(server.landing_root, Stream.EVENTS):
                     data = shard.read_bytes()
                     if not data.endswith(b"\n"):
                         problems.append(f"{shard.name} seen partial")
@@ -70,7 +66,7 @@ def test_shards_rotate_by_size_while_running_and_a_reader_never_sees_a_partial_f
                 assert all(r["accepted"] == 10 for r in c.pipeline(frames[i : i + 10]))
             c.close()
             shards = wait_for(
-                lambda: len(published_shards(server.landing_root, EVENTS)) >= 5,
+                lambda: len(published_shards(server.landing_root, Stream.EVENTS)) >= 5,
                 what="shards published by size while the server runs",
             )
         finally:
@@ -89,7 +85,7 @@ def test_shards_are_published_by_age_without_new_traffic(data_dir: Path) -> None
         e = event()
         c.call(e)
         shard = wait_for(
-            lambda: published_shards(server.landing_root, EVENTS),
+            lambda: published_shards(server.landing_root, Stream.EVENTS),
             timeout=5,
             what="the shard to be published by age",
         )
@@ -103,7 +99,7 @@ def test_sigterm_publishes_every_shard_and_exits_0(data_dir: Path) -> None:
         c = open_client(server.url)
         ids = [e["event_id"] for e in [event() for _ in range(3)] if c.call(e)["accepted"]]
         c.close()
-        assert published_shards(server.landing_root, EVENTS) == []  # still in flight
+        assert published_shards(server.landing_root, Stream.EVENTS) == []  # still in flight
         assert server.stop(signal.SIGTERM) == 0
         assert inflight_shards(server.landing_root) == []
         assert set(ids) <= set(landed(server.landing_root, inflight=False))
@@ -177,8 +173,8 @@ def test_after_kill_9_mid_stream_every_acknowledged_event_is_in_a_published_shar
 def test_a_torn_last_line_left_by_a_crash_is_dead_lettered_as_torn_write_at_start(
     data_dir: Path,
 ) -> None:
-    landing_root = data_dir / "landing"
-    crashed = ShardWriter(landing_root, EVENTS, pid=_dead_pid())
+    landing_root = settings.landing_root(data_dir)
+    crashed = ShardWriter(landing_root, Stream.EVENTS, pid=dead_pid())
     whole = [event(), event()]
     now = crashed.start
     for e in whole:
@@ -195,15 +191,6 @@ def test_a_torn_last_line_left_by_a_crash_is_dead_lettered_as_torn_write_at_star
         assert len(torn) == 1 and torn[0]["raw"].startswith('{"received_at"')
         assert "recovered in-flight shards" in server.logs()
     assert_no_torn_line(landing_root)
-
-
-def _dead_pid() -> int:
-    import subprocess
-    import sys
-
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
 
 
 def test_healthz_is_503_while_the_landing_directory_is_not_writable(data_dir: Path) -> None:
@@ -270,5 +257,7 @@ def test_several_worker_processes_share_the_port_and_land_everything(data_dir: P
         assert server.stop() == 0
     assert set(ids) <= set(landed(server.landing_root, inflight=False))
     assert inflight_shards(server.landing_root) == []
-    writers = {parse_shard_name(p.name).pid for p in published_shards(server.landing_root, EVENTS)}  # type: ignore[union-attr]
+    writers = {
+        parse_shard_name(p.name).pid for p in published_shards(server.landing_root, Stream.EVENTS)
+    }  # type: ignore[union-attr]
     assert writers and server.pid not in writers  # the workers wrote, not the supervisor

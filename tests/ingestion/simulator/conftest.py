@@ -8,21 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.settings import landing_root, truth_root
 from ingestion.simulator.config import FaultRates, SimConfig
 from ingestion.simulator.summary import Counts
 from ingestion.simulator.to_landing import run_to_landing
-from tests.simulator.landed import Landed, read_landing
+from tests.ingestion.simulator.landed import Landed, read_landing
 
 # Rates well above the defaults, so that every fault is frequent enough to measure.
 TEST_FAULTS = FaultRates(
-    duplicate=0.05,
-    malformed=0.02,
-    clock_skew=0.25,
-    offline=0.1,
-    out_of_order=0.1,
-    drop_connection=0.02,
-    rollout_at=0.4,
-)
+    duplicate=0.05, malformed=0.02, clock_skew=0.25, offline=0.1, out_of_order=0.1,
+    drop_connection=0.02, rollout_at=0.4,
+)  # fmt: skip
 
 
 @dataclass
@@ -35,8 +31,9 @@ class Run:
 
 
 def simulate(tmp: Path, cfg: SimConfig, workers: int) -> Run:
-    counts = run_to_landing(cfg, tmp / "landing", tmp / "truth", workers, show_progress=False)
-    return Run(cfg, tmp / "landing", tmp / "truth", counts, read_landing(tmp / "landing"))
+    landing, truth = landing_root(tmp), truth_root(tmp)
+    counts = run_to_landing(cfg, landing, truth, workers, show_progress=False)
+    return Run(cfg, landing, truth, counts, read_landing(landing))
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingestion.cli import build_parser, main
-from ingestion.landing import DEADLETTER, EVENTS, published_shards, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
 from ingestion.simulator.command import build_config
 from ingestion.simulator.config import FaultRates
 from ingestion.simulator.truth import HEADERS, PLAYERS, SUMMARY, read_csv
+from orchestration.cli import build_parser, main
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -27,9 +27,9 @@ def test_to_landing_fills_one_partition_per_day_and_writes_truth_beside_it(
     argv = ["simulate", "--players", "40", "--days", "3", "--start", "2026-02-01"]
     argv += ["--to-landing", str(landing), "--no-progress", "--malformed-rate", "0.05"]
     assert main(argv) == 0
-    days = sorted({shard_day(p).isoformat() for p in published_shards(landing, EVENTS)})
+    days = sorted({shard_day(p).isoformat() for p in published_shards(landing, Stream.EVENTS)})
     assert days == ["2026-02-01", "2026-02-02", "2026-02-03"]
-    assert published_shards(landing, DEADLETTER)
+    assert published_shards(landing, Stream.DEADLETTER)
     assert not list(landing.rglob("*.inflight"))
     truth = tmp_path / "truth"
     for name, columns in HEADERS.items():
@@ -37,7 +37,7 @@ def test_to_landing_fills_one_partition_per_day_and_writes_truth_beside_it(
     assert len(read_csv(truth / PLAYERS)) == 40
     summary = orjson.loads((truth / SUMMARY).read_bytes())
     assert summary["mode"] == "landing" and summary["counts"]["players"] == 40
-    landed = sum(1 for p in published_shards(landing, EVENTS) for _ in p.open("rb"))
+    landed = sum(1 for p in published_shards(landing, Stream.EVENTS) for _ in p.open("rb"))
     assert summary["counts"]["landed_lines"] == landed
     out = capsys.readouterr().out
     assert "simulated 40 players" in out and f"landed {landed:,} event lines" in out

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from ingestion.simulator.delivery import NEW_CLIENT, OLD_CLIENT
 from ingestion.simulator.truth import PLAYERS, SESSIONS, read_csv
-from tests.simulator.conftest import TEST_FAULTS, Run
-from tests.simulator.landed import ts
+from tests.ingestion.simulator.conftest import TEST_FAULTS, Run
+from tests.ingestion.simulator.landed import ts
 
 
 def assert_rate(hits: int, trials: int, rate: float) -> None:

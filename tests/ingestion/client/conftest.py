@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.cdp import INSTALL_HINT, Browser, Page, find_chromium
+from tests.ingestion.client.cdp import INSTALL_HINT, Browser, Page, find_chromium
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CLIENT_DIR = REPO_ROOT / "ingestion" / "client"
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 

@@ -1,5 +1,7 @@
 """Run a real `respawn serve` in a subprocess: for `respawn demo`, the tests and the benchmarks.
 
+The process is `python -m ingestion.server` (the same command as `respawn serve`).
+
     with running_ingestor(tmp_path, token="s3cret") as ing:
         async with websockets.connect(ing.url, additional_headers=ing.auth_headers) as ws: ...
         ing.kill(); ing.restart()
@@ -22,6 +24,8 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ingestion.settings import landing_root
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -75,7 +79,7 @@ class Ingestor:
 
     @property
     def landing_root(self) -> Path:
-        return self.data_dir / "landing"
+        return landing_root(self.data_dir)
 
     @property
     def token_file(self) -> Path | None:
@@ -102,7 +106,7 @@ class Ingestor:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "ingestion.cli", "serve"]
+        cmd = [sys.executable, "-m", "ingestion.server"]
         cmd += ["--host", self.host, "--port", str(self.port), "--data-dir", str(self.data_dir)]
         cmd += ["--durability", self.durability]
         if self.token_file is not None:

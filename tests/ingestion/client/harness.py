@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from ingestion.landing import DEADLETTER, EVENTS, published_shards, read_lines, recover_inflight
-from tests.browser.cdp import Page
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.landing.lines import read_lines
+from ingestion.landing.recovery import recover_inflight
+from tests.ingestion.client.cdp import Page
 from tests.support.ingestor import Ingestor
 
 CLIENT_VERSION = "1.4.2"
@@ -39,7 +41,7 @@ def js(value: Any) -> str:
     return json.dumps(value)
 
 
-def landed(ingestor: Ingestor, stream: str = EVENTS) -> list[dict[str, Any]]:
+def landed(ingestor: Ingestor, stream: str = Stream.EVENTS) -> list[dict[str, Any]]:
     """Every line the ingestor landed in `stream`. Stops it first, so that every shard is
     published (and recovers the in-flight shards a killed process left, as a restart would)."""
     ingestor.stop()
@@ -56,4 +58,4 @@ def landed_ids(ingestor: Ingestor) -> list[str]:
 
 
 def deadlettered(ingestor: Ingestor) -> list[dict[str, Any]]:
-    return landed(ingestor, DEADLETTER)
+    return landed(ingestor, Stream.DEADLETTER)

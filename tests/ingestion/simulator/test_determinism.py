@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 
-from ingestion.landing import DEADLETTER, EVENTS, published_shards
+from ingestion.landing.layout import Stream, published_shards
 from ingestion.simulator.config import FaultRates, SimConfig
 from ingestion.simulator.players import iter_players
 from ingestion.simulator.to_landing import run_to_landing
 from ingestion.simulator.truth import PLAYERS, RAGE_QUITS, SESSIONS
-from tests.simulator.conftest import TEST_FAULTS
+from tests.ingestion.simulator.conftest import TEST_FAULTS
 
 CFG = SimConfig(players=60, days=4, start=date(2026, 5, 4), seed=42, faults=TEST_FAULTS)
 
@@ -25,7 +25,7 @@ def all_lines(landing_root: Path) -> dict[str, list[bytes]]:
             for shard in published_shards(landing_root, stream)
             for line in shard.read_bytes().splitlines()
         )
-        for stream in (EVENTS, DEADLETTER)
+        for stream in Stream
     }
 
 
@@ -39,7 +39,7 @@ def test_landed_lines_and_truth_are_identical_with_one_or_two_workers(tmp_path: 
             show_progress=False,
         )
     one, two = all_lines(tmp_path / "w1" / "landing"), all_lines(tmp_path / "w2" / "landing")
-    assert len(one[EVENTS]) > 1000 and one[DEADLETTER]
+    assert len(one[Stream.EVENTS]) > 1000 and one[Stream.DEADLETTER]
     assert one == two  # received_at included: in --to-landing the server's clock is simulated
     for name in (PLAYERS, SESSIONS, RAGE_QUITS):
         assert (tmp_path / "w1" / "truth" / name).read_bytes() == (

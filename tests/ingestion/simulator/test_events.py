@@ -9,14 +9,8 @@ import orjson
 import pytest
 
 from ingestion.contract import BASE_FIELDS, EVENT_TYPES, Code, Failure, is_uuid, validate_event
-from ingestion.landing import (
-    DEADLETTER,
-    EVENTS,
-    deadletter_line,
-    event_line,
-    format_ts,
-    published_shards,
-)
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.landing.lines import deadletter_line, event_line, format_ts
 from ingestion.simulator import faults
 from ingestion.simulator.events import (
     BUILDERS,
@@ -26,7 +20,7 @@ from ingestion.simulator.events import (
     new_uuid,
     server_ts,
 )
-from tests.simulator.conftest import Run
+from tests.ingestion.simulator.conftest import Run
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SAMPLE_EXTRA = {
@@ -140,11 +134,11 @@ def test_every_malformed_event_is_dead_lettered_with_the_contracts_failure(
 
 def test_landed_lines_are_byte_for_byte_the_landing_modules_lines(faulty_run: Run) -> None:
     checked = 0
-    for stream in (EVENTS, DEADLETTER):
+    for stream in Stream:
         for shard in published_shards(faulty_run.landing_root, stream):
             for raw in shard.read_bytes().splitlines(keepends=True):
                 d = orjson.loads(raw)
-                if stream == EVENTS:
+                if stream == Stream.EVENTS:
                     again = event_line(
                         d["event"], d["received_at"], d["connection_id"], d["status"],
                         d["sent_at"], d["batch_id"],

@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pytest
 
 from ingestion.contract import parse_timestamp, validate_event
-from tests.browser.cdp import Page
-from tests.browser.harness import (
+from tests.ingestion.client.cdp import Page
+from tests.ingestion.client.harness import (
     client_options,
     deadlettered,
     js,

@@ -166,9 +166,9 @@ def test_a_token_file_that_is_missing_stops_the_server_with_a_clear_error(tmp_pa
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "ingestion.cli", "serve", "--port", "0", "--data-dir",
+        [sys.executable, "-m", "orchestration.cli", "serve", "--port", "0", "--data-dir",
          str(tmp_path), "--token-file", str(tmp_path / "absent")],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[3],
     )  # fmt: skip
     assert result.returncode == 2
     assert "cannot read the token file" in result.stderr
