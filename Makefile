@@ -68,8 +68,8 @@ define install_extras
 	  $(BIN)/python -m pip install --progress-bar off --disable-pip-version-check $(PIP_FLAGS) \
 	    -c constraints.txt -e '.[$(1)]'; \
 	fi; \
-	echo "==> respawn[$(1)] installed in $$(( $$(date +%s) - start )) s"
-	@touch $@
+	echo "==> respawn[$(1)]: done in $$(( $$(date +%s) - start )) s"
+	@$(if $(findstring --dry-run,$(PIP_FLAGS)),:,touch $@)
 endef
 
 $(DEV_STAMP): pyproject.toml constraints.txt

@@ -28,6 +28,29 @@ class PostgresServer:
     port: int
     user: str
     password: str
+    bindir: Path  # the server's client programs too: createdb, psql
+
+    def client(self, program: str, *args: str) -> str:
+        """Run a client program (`createdb`, `psql`) against the server; its stdout."""
+        result = subprocess.run(
+            [
+                str(self.bindir / program),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                *args,
+            ],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
 
     def connect(self, db_name: str = "postgres") -> Any:  # a psycopg2 connection
         import psycopg2
@@ -35,15 +58,6 @@ class PostgresServer:
         return psycopg2.connect(
             host=self.host, port=self.port, user=self.user, password=self.password, dbname=db_name
         )
-
-    def create_database(self, db_name: str) -> None:
-        con = self.connect()
-        con.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-        try:
-            with con.cursor() as cur:
-                cur.execute(f'create database "{db_name}"')
-        finally:
-            con.close()
 
 
 def postgres_bindir() -> Path | None:
@@ -58,7 +72,7 @@ def postgres_bindir() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -100,7 +114,7 @@ def running_postgres(
         for path in (root, pwfile):
             os.chown(path, server_user.pw_uid, server_user.pw_gid)
     data, log = root / "data", root / "server.log"
-    port = _free_port()
+    port = free_port()
 
     def run(*args: str) -> None:
         result = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=60)
@@ -123,7 +137,7 @@ def running_postgres(
             "-w", "-t", "30", "start",
         )  # fmt: skip
         try:
-            yield PostgresServer("127.0.0.1", port, user, password)
+            yield PostgresServer("127.0.0.1", port, user, password, bindir)
         finally:
             subprocess.run(
                 [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
