@@ -12,11 +12,14 @@ export DAGSTER_HOME ?= $(RESPAWN_HOME)/dagster
 # ---- install ---------------------------------------------------------------------------------
 # constraints.txt is the lock: every package of every extra at one version. Both installers
 # install against it, so a fresh clone gets exactly the set CI tested. Two sets, by extra:
-#   make install      (demo, dev, lint): respawn + `dev`                        uv: ~10 s
-#   make install-test (test):            + `test` (Postgres, Spark, S3 servers) uv: ~35 s
+#   make install      (demo, dev, lint): respawn + `dev`                      uv: 10-20 s
+#   make install-test (test): + `test`: Postgres, Spark (460 MB of jars), S3  uv: 30-80 s
+# (figures on this 2-core machine from an empty uv cache; from a warm one, 5-15 s each).
 # uv does the work: the one on PATH, else uv $(UV_VERSION) bootstrapped into the venv with pip.
-# Plain pip is the fallback, automatic when uv cannot be had, or forced: `make install
-# INSTALLER=pip` (same lock, several minutes). PIP_FLAGS are passed to pip (e.g. --dry-run).
+# Plain pip is the fallback, automatic when uv cannot be had, or forced in a new venv:
+# `rm -rf .venv && make install INSTALLER=pip` (same lock; 2 min for `dev`, several for `test`).
+# PIP_FLAGS go to pip (tests/install resolves with `--dry-run`). To pin a new dependency, add
+# what `uv pip compile pyproject.toml --extra test -c constraints.txt` adds to constraints.txt.
 INSTALLER  ?= uv
 UV_VERSION := 0.13.9
 PIP_FLAGS  ?=
@@ -30,12 +33,16 @@ TEST_STAMP := $(VENV)/.installed-test
 pip_config = $$($(PYTHON) -m pip config get global.$(1) 2>/dev/null)
 define uv_sources
 	set -- "$$@" --index-strategy unsafe-best-match; \
+	for url in $(call pip_config,index-url); do set -- "$$@" --default-index "$$url"; done; \
 	for url in $(call pip_config,extra-index-url); do set -- "$$@" --index "$$url"; done; \
 	for dir in $(call pip_config,find-links); do set -- "$$@" --find-links "$$dir"; done; \
 	for file in $(call pip_config,constraint); do set -- "$$@" -c "$$file"; done
 endef
 
 # $(call install_extras,EXTRA): the venv, an installer, then respawn[EXTRA] at the pins.
+# uv tries its cache first (--offline), then the indexes: every version is pinned, so the cache
+# is as good as the index, and the package proxy here sends no cache validators (online, uv
+# would re-fetch every file and rebuild pyspark's sdist, ~25 s, on every install).
 define install_extras
 	@set -e; start=$$(date +%s); \
 	if [ -x $(BIN)/python ]; then echo "==> [1/3] virtualenv $(VENV): present"; \
