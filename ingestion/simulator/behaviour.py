@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.simulator import events as ev
+from ingestion.simulator import oracle
 from ingestion.simulator import sessions as ss
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.daily import (
@@ -99,12 +100,14 @@ class PlayerLife:
     install_ms: int
     sessions: list[Session]
     churns: list[Churn]
+    oracle: str = ""  # this player's rows of the oracle's truth file (CSV, no header)
 
 
 @dataclass
 class Chunk:
     """A chunk's simulation as tables, before decoding (the oracle reads these too)."""
 
+    cfg: SimConfig
     lo: int
     population: dict[str, np.ndarray]
     state: ss.PlayerState
@@ -138,12 +141,11 @@ def simulate_chunk(cfg: SimConfig, lo: int, hi: int) -> Chunk:
         )
     else:
         traits = DayTraits(*(pop[name] for name in DayTraits.__dataclass_fields__))
-        install_ms, churns = simulate_daily(
+        install_ms, churns, schedule = simulate_daily(
             state, traits, profile, pop["install_day"], cfg.start_ms, cfg.days, book
         )
-        schedule = None
     users = Ids(cfg.seed, indices, "user").take(np.arange(hi - lo), np.zeros(hi - lo, np.uint64))
-    return Chunk(lo, pop, state, book, install_ms, churns, users, schedule)
+    return Chunk(cfg, lo, pop, state, book, install_ms, churns, users, schedule)
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -185,8 +187,7 @@ class Decoder:
         self.player_bounds = np.searchsorted(s["player"][self.order], np.arange(n_players + 1))
         self.event_bounds = np.searchsorted(ev_pos[ev_order], np.arange(self.order.size + 1))
         self.quits = self._rage_quits(book.rage_quits.table())
-        self.churns: list[list[Churn]] = [[] for _ in range(n_players)]
-        self._pending_churns = chunk.churns
+        self.oracle = oracle.chunk_table(chunk)
 
     def _rage_quits(self, q: dict[str, np.ndarray]) -> dict[int, list[RageQuit]]:
         quits: dict[int, list[RageQuit]] = {}
@@ -303,6 +304,7 @@ class Decoder:
             )
         traits = [chunk.population[name][p0:p1].tolist() for name in TRAIT_NAMES]
         install = chunk.install_ms[p0:p1].tolist()
+        oracle_rows = oracle.csv_texts(self.oracle, p0, p1, chunk.lo, chunk.cfg.start_ms)
         return [
             PlayerLife(
                 chunk.lo + p0 + i,
@@ -311,6 +313,7 @@ class Decoder:
                 install[i],
                 by_player[i],
                 churns[i],
+                oracle_rows[i],
             )
             for i in range(p1 - p0)
         ]

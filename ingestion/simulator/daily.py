@@ -71,17 +71,41 @@ class Churns:
     return_session: np.ndarray  # book row of the first session back, -1 when none
 
 
+@dataclass
+class DayRecord:
+    """The state at the end of each day with a session (before that day's churn decision), one
+    row per (player, day) in that order: what the oracle needs to follow the quiet path."""
+
+    player: np.ndarray
+    day: np.ndarray
+    frustration: np.ndarray  # total frustration
+    engagement: np.ndarray  # current (after any return's loss)
+    can_return: np.ndarray  # bool: no churn yet, so a churn may be followed by a return
+
+
 def interest_at(tenure_days: np.ndarray, interest_days: np.ndarray) -> np.ndarray:
     return 0.35 + 0.65 * np.exp(-tenure_days / interest_days)
 
 
-def hazard_parts(frustration: np.ndarray, interest: np.ndarray, engagement: np.ndarray):
-    """(churn probability at the day's end, each driver's part): frustration (players, 4)."""
-    fading = HAZARD_FADING * (1.0 - interest) + HAZARD_LOW_ENGAGEMENT * np.maximum(
+def _fading(interest: np.ndarray, engagement: np.ndarray) -> np.ndarray:
+    return HAZARD_FADING * (1.0 - interest) + HAZARD_LOW_ENGAGEMENT * np.maximum(
         0.0, 1.0 - engagement
     )
-    parts = np.column_stack([HAZARD_FRUSTRATION * frustration, fading])
-    return sigmoid(HAZARD_BASE + parts.sum(axis=1)), parts
+
+
+def churn_probability(
+    frustration_total: np.ndarray, interest: np.ndarray, engagement: np.ndarray
+) -> np.ndarray:
+    """The churn hazard at a day's end (engagement: the trait, not its value after a return)."""
+    return sigmoid(
+        HAZARD_BASE + HAZARD_FRUSTRATION * frustration_total + _fading(interest, engagement)
+    )
+
+
+def hazard_parts(frustration: np.ndarray, interest: np.ndarray, engagement: np.ndarray):
+    """(churn probability at the day's end, each driver's part): frustration (players, 4)."""
+    parts = np.column_stack([HAZARD_FRUSTRATION * frustration, _fading(interest, engagement)])
+    return churn_probability(frustration.sum(axis=1), interest, engagement), parts
 
 
 def is_weekend(epoch_day: np.ndarray | int) -> np.ndarray:
@@ -107,8 +131,8 @@ def simulate_daily(
     start_ms: int,
     days: int,
     book: Book,
-) -> tuple[np.ndarray, Churns]:
-    """Every player's life inside [start_ms, start_ms + days); (install ms, churns)."""
+) -> tuple[np.ndarray, Churns, DayRecord]:
+    """Every player's life inside [start_ms, start_ms + days); (install ms, churns, record)."""
     n = len(pl.keys)
     keys = pl.keys
     end_ms = start_ms + days * DAY_MS
@@ -119,6 +143,7 @@ def simulate_daily(
     away_until = np.full(n, -1, dtype=np.int64)  # while churned: the day they come back
     churn_count = np.zeros(n, dtype=np.int64)
     last_session = np.full(n, -1, dtype=np.int64)
+    played_on = np.full(n, -1, dtype=np.int64)  # the last day with a session
     open_churn = np.full(n, -1, dtype=np.int64)  # index in the churn lists awaiting a return
     c_player: list[int] = []
     c_last: list[int] = []
@@ -126,6 +151,7 @@ def simulate_daily(
     c_driver: list[int] = []
     c_return: list[int] = []
     epoch_day0 = start_ms // DAY_MS
+    records: list[tuple[np.ndarray, ...]] = []
     for day in range(int(install_day.min()) if n else days, days):
         day_start = start_ms + day * DAY_MS
         alive = np.flatnonzero((install_day <= day) & ~gone & (away_until <= day))
@@ -197,11 +223,22 @@ def simulate_daily(
                 returning[came_back] = False
             last_session[rows] = srow
             busy_until[rows] = ends
+            played_on[rows] = day
         # The day's end: churn decision, then the night cools frustration.
         alive = alive[~gone[alive]]
         if not alive.size:
             continue
         ka = keys[alive]
+        played = alive[played_on[alive] == day]
+        records.append(
+            (
+                played,
+                np.full(played.size, day),
+                pl.frustration[played].sum(axis=1),
+                engagement[played],
+                churn_count[played] == 0,
+            )
+        )
         interest = interest_at(day - install_day[alive], tr.interest_days[alive])
         p, parts = hazard_parts(pl.frustration[alive], interest, tr.engagement[alive])
         pl.frustration[alive] *= NIGHT_COOLING
@@ -235,4 +272,9 @@ def simulate_daily(
             for values in (c_player, c_last, c_decided, c_driver, c_return)
         )
     )
-    return install_ms, churns
+    cols = [np.concatenate(c) if records else np.zeros(0) for c in zip(*records, strict=True)]
+    if not records:
+        cols = [np.zeros(0, dtype=np.int64)] * 5
+    order = np.lexsort((cols[1], cols[0]))
+    record = DayRecord(*(c[order] for c in cols))
+    return install_ms, churns, record

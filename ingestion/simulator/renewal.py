@@ -3,9 +3,10 @@ back after a gap, both driven by a latent habit.
 
 - **Habit** `h` starts a little below log(engagement) and moves after every session towards the
   player's own level (log(engagement) plus a hidden hook: some players get hooked, others drift
-  away), up with wins, down with frustration, plus noise; it stays within [HABIT_MIN, HABIT_MAX]. A stronger habit means more plays per session, shorter gaps and a
-  lower chance to leave, so the risk shows in the rhythm of play (gaps, plays per session and
-  their trend, first-day activity) and not only in the time since the last session.
+  away), up with wins, down with frustration, plus noise; it stays within [HABIT_MIN, HABIT_MAX].
+  A stronger habit means more plays per session, shorter gaps and a lower chance to leave, so
+  the risk shows in the rhythm of play (gaps, plays per session and their trend, first-day
+  activity) and not only in the time since the last session.
 - **Leaving**: right after session k the player leaves with probability
   `sigmoid(LEAVE_BASE - LEAVE_HABIT * h + LEAVE_FRUSTRATION * F + LEAVE_FADING * (1 - interest)
   - LEAVE_TENURE * min(k, 10))`, F the frustration at the session's end.
@@ -82,6 +83,7 @@ class Record:
     a leave could still be followed by a return."""
 
     player: np.ndarray
+    start: np.ndarray  # ms
     end: np.ndarray  # ms
     p_leave: np.ndarray
     gap_mu: np.ndarray  # ln hours
@@ -140,7 +142,7 @@ def simulate_renewal(
     active = np.arange(n)
     c_rows: list[tuple[int, int, int, int]] = []  # player, last session, decided ms, driver
     c_return: list[int] = []
-    r_player, r_end, r_p, r_mu, r_ret = [], [], [], [], []
+    r_player, r_start, r_end, r_p, r_mu, r_ret = [], [], [], [], [], []
     while active.size:
         rows = active
         kr = keys[rows]
@@ -159,6 +161,7 @@ def simulate_renewal(
         late = ends >= end_ms - END_MARGIN_MS  # would not end inside the period: never was
         book.drop(srow[late])
         ok = ~late
+        starts = next_start[rows][ok]
         rows, srow, ends, number = rows[ok], srow[ok], ends[ok], number[ok]
         kr = keys[rows]
         back = returning[rows]
@@ -192,6 +195,7 @@ def simulate_renewal(
         mu = np.log(GAP_MEDIAN_HOURS) - GAP_HABIT * h
         first_life = churn_count[rows] == 0
         r_player.append(rows)
+        r_start.append(starts)
         r_end.append(ends)
         r_p.append(p_leave)
         r_mu.append(mu)
@@ -224,11 +228,8 @@ def simulate_renewal(
         stays = ~leaves | comes_back
         active = rows[stays & (next_start[rows] < end_ms)]
     cat = np.concatenate
-    record = Record(cat(r_player), cat(r_end), cat(r_p), cat(r_mu), cat(r_ret))
-    if c_rows:
-        table = np.array(c_rows, dtype=np.int64)
-    else:
-        table = np.zeros((0, 4), dtype=np.int64)
+    record = Record(*(cat(c) for c in (r_player, r_start, r_end, r_p, r_mu, r_ret)))
+    table = np.array(c_rows, dtype=np.int64).reshape(-1, 4)
     order = np.lexsort((table[:, 2], table[:, 0]))
     churns = Churns(
         table[order, 0],

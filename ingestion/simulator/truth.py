@@ -23,10 +23,12 @@ from typing import Any
 from ingestion.simulator.behaviour import PlayerLife
 from ingestion.simulator.delivery import Delivery
 from ingestion.simulator.events import date_text, server_ts
+from ingestion.simulator.oracle import ORACLE_COLUMNS
 
 PLAYERS = "players.csv"
 SESSIONS = "sessions.csv"
 RAGE_QUITS = "rage_quits.csv"
+ORACLE = "oracle.csv"
 ACKS = "acks.csv"
 SUMMARY = "summary.json"
 
@@ -177,7 +179,7 @@ class TruthParts:
     """Truth rows of some players, as CSV text without headers (workers ship these back)."""
 
     def __init__(self) -> None:
-        self.buffers = {name: io.StringIO() for name in (PLAYERS, SESSIONS, RAGE_QUITS)}
+        self.buffers = {name: io.StringIO() for name in (PLAYERS, SESSIONS, RAGE_QUITS, ORACLE)}
         self._writers = {
             name: csv.writer(buf, lineterminator="\n") for name, buf in self.buffers.items()
         }
@@ -186,6 +188,7 @@ class TruthParts:
         self._writers[PLAYERS].writerow(player_row(life, delivery))
         self._writers[SESSIONS].writerows(session_rows(life, delivery))
         self._writers[RAGE_QUITS].writerows(rage_quit_rows(life))
+        self.buffers[ORACLE].write(life.oracle)
 
     def take(self) -> dict[str, str]:
         """The text gathered so far; the buffers start again empty."""
@@ -196,7 +199,12 @@ class TruthParts:
         return out
 
 
-HEADERS = {PLAYERS: PLAYER_COLUMNS, SESSIONS: SESSION_COLUMNS, RAGE_QUITS: RAGE_QUIT_COLUMNS}
+HEADERS = {
+    PLAYERS: PLAYER_COLUMNS,
+    SESSIONS: SESSION_COLUMNS,
+    RAGE_QUITS: RAGE_QUIT_COLUMNS,
+    ORACLE: ORACLE_COLUMNS,
+}
 
 
 class TruthWriter:
