@@ -42,7 +42,7 @@ ORACLE_COLUMNS = (
     "p_gone",
     *(f"p_quiet_{m}d" for m in HORIZONS),
 )
-_BATCH = 65_536  # quiet paths computed together (memory: batch x path length floats)
+_BATCH = 4_096  # quiet paths computed together, similar spans (memory: batch x path length)
 
 
 def _norm_sf(z: np.ndarray) -> np.ndarray:
@@ -94,39 +94,39 @@ def daily_table(
     """Rows for every day from each player's install to the end of the period."""
     until = _spans(rec.player, rec.day, days)
     span = until - rec.day  # days this record covers (J = 0 .. span - 1)
+    base = np.cumsum(span) - span  # its first row in the output
+    values = np.zeros((int(span.sum()), 1 + len(HORIZONS)))
     epoch_day0 = start_ms // DAY_MS
-    out_r, out_j, out_v = [], [], []
-    for b0 in range(0, rec.player.size, _BATCH):
-        sl = slice(b0, b0 + _BATCH)
+    # Most records cover a day or two: batches of records of similar span keep paths short.
+    by_span = np.argsort(span, kind="stable")
+    for b0 in range(0, by_span.size, _BATCH):
+        sl = by_span[b0 : b0 + _BATCH]
         p, day0 = rec.player[sl], rec.day[sl]
-        width = int(span[sl].max()) + max(HORIZONS) + 1 if span[sl].size else 1
+        width = int(span[sl].max()) + max(HORIZONS) + 1
         j = np.arange(width)
         day = day0[:, None] + j[None, :]
         f = rec.frustration[sl][:, None] * daily.NIGHT_COOLING**j
         interest = daily.interest_at(day - install_day[p][:, None], interest_days[p][:, None])
         h = daily.churn_probability(f, interest, trait_engagement[p][:, None])
         lam = rec.engagement[sl][:, None] * interest * np.exp(-0.5 * f)
-        lam = lam * np.where(daily.is_weekend(epoch_day0 + day), 1.3, 1.0)
+        lam *= np.where(daily.is_weekend(epoch_day0 + day), 1.3, 1.0)
         step = (1.0 - h[:, :-1]) * np.exp(-lam[:, 1:])
         a = np.concatenate([np.ones((len(p), 1)), np.cumprod(step, axis=1)], axis=1)
         c = a * h
         c_before = np.cumsum(c, axis=1) - c  # sum over i < j
         back = np.zeros_like(c)  # sum over i <= j - RETURN_MIN_DAYS of c_i R(j - i)
-        r = np.where(rec.can_return[sl], daily.RETURN_SHARE, 0.0)[:, None]
         for k in range(daily.RETURN_MIN_DAYS, width):
             w = 1.0 - math.exp(-(k - daily.RETURN_MIN_DAYS + 1) / daily.RETURN_MEAN_EXTRA_DAYS)
             back[:, k:] += c[:, :-k] * w
-        back *= r
+        back *= np.where(rec.can_return[sl], daily.RETURN_SHARE, 0.0)[:, None]
         quiet = a + c_before - back
         gone = (c_before + c - back) / quiet
         rr, jj = _expand(p, np.zeros(len(p), dtype=np.int64), span[sl])
-        cols = [gone[rr, jj]] + [quiet[rr, jj + m] / quiet[rr, jj] for m in HORIZONS]
-        out_r.append(rr + b0)
-        out_j.append(jj)
-        out_v.append(np.column_stack(cols))
-    record = np.concatenate(out_r) if out_r else np.zeros(0, dtype=np.int64)
-    j = np.concatenate(out_j) if out_j else np.zeros(0, dtype=np.int64)
-    values = np.concatenate(out_v) if out_v else np.zeros((0, 1 + len(HORIZONS)))
+        at = base[sl][rr] + jj
+        values[at, 0] = gone[rr, jj]
+        for k, m in enumerate(HORIZONS, start=1):
+            values[at, k] = quiet[rr, jj + m] / quiet[rr, jj]
+    record, j = _expand(rec.player, rec.day, until)
     player = rec.player[record]
     day = rec.day[record] + j
     return Table(player, day, day - install_day[player], values)

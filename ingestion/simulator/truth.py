@@ -4,11 +4,27 @@ The pipeline never reads it for training.
     players.csv     one row per player: hidden traits, device clock, install, churn, return
     sessions.csv    one row per true session, with its rage quits and how it was delivered
     rage_quits.csv  one row per true rage quit
+    oracle.csv      one row per player and day, from the install date to the period's end: what
+                    an oracle that knows the simulator's true hazard says at the end of that day
     acks.csv        (WebSocket mode) one row per copy of an event sent: what the ingestor said
     summary.json    the run's flags and closing counts
 
 Times are true UTC (`...Z`, microseconds, the server's format); dates are UTC `YYYY-MM-DD`.
 Rows are in player order, then time order, whatever the number of workers.
+
+`oracle.csv` (for evaluation only, e.g. "the oracle's AUC": score each player at a snapshot at
+the end of `date` with `p_quiet_<M>d`, label churn = no session start in the next M days):
+
+    player_index   the player (join `players.csv` for the user_id)
+    date           the UTC day; the snapshot is its end (midnight UTC)
+    tenure_days    days since the install date (0 on the install date)
+    p_gone         true probability that the player has churned by then and not come back
+    p_quiet_7d     true probability of no session start in the 7 days after the snapshot...
+    p_quiet_10d    ...in the 10 days (the new-player setting: observe 5, horizon 10)...
+    p_quiet_14d    ...and in the 14 days (the platform's default churn horizon)
+
+The oracle knows the hidden state after the player's last session and that no session has
+happened since, not the draws still to come (`ingestion/simulator/oracle.py` derives them).
 """
 
 from __future__ import annotations

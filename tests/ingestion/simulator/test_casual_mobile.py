@@ -1,8 +1,9 @@
 """The casual-mobile profile looks like casual mobile play logs, and the oracle's truth file
 scores new players better than any simple rule.
 
-The statistics are measured on 4,000 players over 60 days (the figures in docs/simulator.md)
-and pinned here with bands a little wider than their spread across seeds."""
+The statistics are measured on 4,000 players over 60 days (the figures are in the docstring of
+ingestion/simulator/profiles.py) and pinned here with bands a little wider than their spread
+across seeds."""
 
 from __future__ import annotations
 
