@@ -25,12 +25,12 @@ from ingestion.simulator.daily import (
     END_MARGIN_MS,
     RETURN_MIN_DAYS,
     Churns,
-    DayTraits,
     simulate_daily,
 )
 from ingestion.simulator.draws import Ids, counter, stream_keys
 from ingestion.simulator.population import TRAIT_NAMES, Traits, draw_population
 from ingestion.simulator.profiles import RENEWAL, get_profile
+from ingestion.simulator.renewal import simulate_renewal
 
 __all__ = [
     "ABANDONED_MATCH",
@@ -133,17 +133,9 @@ def simulate_chunk(cfg: SimConfig, lo: int, hi: int) -> Chunk:
         match_appetite=pop["match_appetite"],
     )
     book = ss.Book()
-    if profile.schedule == RENEWAL:
-        from ingestion.simulator.renewal import simulate_renewal
-
-        install_ms, churns, schedule = simulate_renewal(
-            state, pop, profile, cfg.start_ms, cfg.days, book
-        )
-    else:
-        traits = DayTraits(*(pop[name] for name in DayTraits.__dataclass_fields__))
-        install_ms, churns, schedule = simulate_daily(
-            state, traits, profile, pop["install_day"], cfg.start_ms, cfg.days, book
-        )
+    run = ss.Run(state, pop, profile, cfg.start_ms, cfg.days, book)
+    schedule_of = simulate_renewal if profile.schedule == RENEWAL else simulate_daily
+    install_ms, churns, schedule = schedule_of(run)
     users = Ids(cfg.seed, indices, "user").take(np.arange(hi - lo), np.zeros(hi - lo, np.uint64))
     return Chunk(cfg, lo, pop, state, book, install_ms, churns, users, schedule)
 

@@ -19,13 +19,11 @@ import numpy as np
 
 from ingestion.simulator.draws import counter, normal, poisson, uniform
 from ingestion.simulator.events import DAY_MS, HOUR_MS
-from ingestion.simulator.profiles import Profile
 from ingestion.simulator.sessions import (
     INVITE,
     LOBBY,
     MATCHMAKING,
-    Book,
-    PlayerState,
+    Run,
     play_sessions,
     sigmoid,
 )
@@ -123,16 +121,12 @@ def install_times(
     return np.clip(t, day0, day0 + DAY_MS - HOUR_MS)
 
 
-def simulate_daily(
-    pl: PlayerState,
-    tr: DayTraits,
-    profile: Profile,
-    install_day: np.ndarray,
-    start_ms: int,
-    days: int,
-    book: Book,
-) -> tuple[np.ndarray, Churns, DayRecord]:
-    """Every player's life inside [start_ms, start_ms + days); (install ms, churns, record)."""
+def simulate_daily(run: Run) -> tuple[np.ndarray, Churns, DayRecord]:
+    """Day by day until the period ends: (install times, churns, the day-end states)."""
+    pl, profile, book, start_ms, days = run.state, run.profile, run.book, run.start_ms, run.days
+    pop = run.population
+    tr = DayTraits(*(pop[name] for name in DayTraits.__dataclass_fields__))
+    install_day = pop["install_day"]
     n = len(pl.keys)
     keys = pl.keys
     end_ms = start_ms + days * DAY_MS

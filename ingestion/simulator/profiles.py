@@ -13,8 +13,19 @@
   resolution (time between sessions, plays per session and their trend, first-day activity),
   not only in the time since the last session.
 
-The parameters are documented where they are defined; `tests/ingestion/simulator/
-test_casual_mobile.py` measures and pins the statistics they produce.
+The parameters are documented where they are defined (the casual schedule's in `renewal`);
+`tests/ingestion/simulator/test_casual_mobile.py` measures and pins the statistics they produce.
+Measured on 4,000 casual-mobile players over 60 days (seeds 0, 1, 2):
+
+| statistic | casual-mobile |
+|---|---|
+| churn in the new-player setting (observe 5 days, no play in the next 10) | 0.915, 0.924, 0.921 |
+| sessions per player (installed 15+ days before the end): median; with one | 2; 0.43 to 0.46 |
+| sessions per player: 99th percentile, maximum | 18 to 19; 53 to 62 |
+| plays (matches) per session: median, mean | 2; 2.3 |
+| minutes between plays within a session (median) | 2.6 |
+| hours between sessions (median) | 10.3 to 10.8 |
+| oracle AUC vs hours since the last session (observe 5, horizon 10; seed 1) | 0.782 vs 0.736 |
 """
 
 from __future__ import annotations
@@ -49,43 +60,33 @@ class Profile:
     calm_close: tuple[int, int]  # last match -> the player closes the app
 
 
+# Side by side: (parameter, default, casual-mobile). Casual mobile: short levels (about 1.5
+# to 3 minutes), a few per session, minutes apart; installs spread over the whole period.
+_TABLE: tuple[tuple[str, object, object], ...] = (
+    ("schedule", DAILY, RENEWAL),
+    ("install_floor", 0.3, 1.0),
+    ("install_decay_days", 6.0, 20.0),
+    ("engagement_median", 1.1, 1.0),
+    ("engagement_sigma", 0.55, 0.9),
+    ("interest_days", (12.0, 60.0), (20.0, 120.0)),
+    ("match_appetite", (1.5, 5.0), (0.5, 2.5)),
+    ("first_match_wait", (10_000, 120_000), (5_000, 40_000)),
+    ("between_matches", (20_000, 90_000), (10_000, 60_000)),
+    ("bot_match", (200_000, 40_000, 60_000), (110_000, 25_000, 40_000)),
+    ("human_win", (330_000, 70_000), (140_000, 35_000)),
+    ("human_loss", (300_000, 90_000), (120_000, 40_000)),
+    ("human_min", 90_000, 45_000),
+    ("calm_close", (90_000, 600_000), (20_000, 180_000)),
+)
 DEFAULT = Profile(
     name="default",
-    schedule=DAILY,
     description="real-time multiplayer web game: daily sessions, ~40% of a month's installs churn",
-    install_floor=0.3,
-    install_decay_days=6.0,
-    engagement_median=1.1,
-    engagement_sigma=0.55,
-    interest_days=(12.0, 60.0),
-    match_appetite=(1.5, 5.0),
-    first_match_wait=(10_000, 120_000),
-    between_matches=(20_000, 90_000),
-    bot_match=(200_000, 40_000, 60_000),
-    human_win=(330_000, 70_000),
-    human_loss=(300_000, 90_000),
-    human_min=90_000,
-    calm_close=(90_000, 600_000),
+    **{name: value for name, value, _ in _TABLE},  # type: ignore[arg-type]
 )
-
-# Casual mobile: short levels (about 1.5 to 3 minutes), a few per session, minutes apart.
 CASUAL_MOBILE = Profile(
     name="casual-mobile",
-    schedule=RENEWAL,
     description="casual mobile game: most new players leave within days, median 2 sessions",
-    install_floor=1.0,
-    install_decay_days=20.0,
-    engagement_median=1.0,
-    engagement_sigma=0.9,
-    interest_days=(20.0, 120.0),
-    match_appetite=(0.5, 2.5),
-    first_match_wait=(5_000, 40_000),
-    between_matches=(10_000, 60_000),
-    bot_match=(110_000, 25_000, 40_000),
-    human_win=(140_000, 35_000),
-    human_loss=(120_000, 40_000),
-    human_min=45_000,
-    calm_close=(20_000, 180_000),
+    **{name: value for name, _, value in _TABLE},  # type: ignore[arg-type]
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, CASUAL_MOBILE)}

@@ -36,16 +36,7 @@ from ingestion.simulator.daily import (
 )
 from ingestion.simulator.draws import counter, normal, uniform
 from ingestion.simulator.events import DAY_MS, HOUR_MS
-from ingestion.simulator.profiles import Profile
-from ingestion.simulator.sessions import (
-    INVITE,
-    LOBBY,
-    MATCHMAKING,
-    Book,
-    PlayerState,
-    play_sessions,
-    sigmoid,
-)
+from ingestion.simulator.sessions import INVITE, LOBBY, MATCHMAKING, Run, play_sessions, sigmoid
 
 HOOK_SD = 0.8  # spread of the hidden hook: the habit level a player tends to
 HABIT_START = -0.3  # new players start this far below log(engagement)
@@ -114,15 +105,11 @@ def latest_raw(t_ms: np.ndarray, tz_hours: np.ndarray) -> np.ndarray:
     return np.where(in_morning, raw_morning, np.where(before_morning, night_start, t_ms))
 
 
-def simulate_renewal(
-    pl: PlayerState,
-    pop: dict[str, np.ndarray],
-    profile: Profile,
-    start_ms: int,
-    days: int,
-    book: Book,
-) -> tuple[np.ndarray, Churns, Record]:
-    """Every player's life inside [start_ms, start_ms + days); (install ms, churns, record)."""
+def simulate_renewal(run: Run) -> tuple[np.ndarray, Churns, Record]:
+    """Session after session until each player leaves or the period ends: (install times,
+    churns, the state after each session)."""
+    pl, pop, profile, book = run.state, run.population, run.profile, run.book
+    start_ms, days = run.start_ms, run.days
     n = len(pl.keys)
     keys = pl.keys
     end_ms = start_ms + days * DAY_MS

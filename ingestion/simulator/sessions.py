@@ -72,6 +72,19 @@ class PlayerState:
         self.sessions_played = np.zeros(n, dtype=np.int64)
 
 
+@dataclass
+class Run:
+    """One chunk's simulation as a schedule sees it: the players, their drawn population
+    (traits and install days), the profile, the period and the book it fills."""
+
+    state: PlayerState
+    population: dict[str, np.ndarray]
+    profile: Profile
+    start_ms: int
+    days: int
+    book: Book
+
+
 class _Columns:
     """Columns appended as arrays, concatenated once at the end."""
 
