@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from ingestion.landing import EVENTS, published_shards  # noqa: E402
 from ingestion.simulator.behaviour import Decoder, simulate_chunk  # noqa: E402
 from ingestion.simulator.config import SimConfig  # noqa: E402
-from ingestion.simulator.players import deliver, events_per_player  # noqa: E402
+from ingestion.simulator.players import deliver, devices, events_per_player  # noqa: E402
 from ingestion.simulator.summary import Counts  # noqa: E402
 from ingestion.simulator.to_landing import HourShards, land_frame, run_to_landing  # noqa: E402
 from ingestion.simulator.truth import TruthParts  # noqa: E402
@@ -80,9 +80,11 @@ def breakdown(cfg: SimConfig, players: int, scratch: Path) -> tuple[int, dict[st
         lives = decoder.lives(p0, min(players, p0 + 2048))
         t1 = clock()
         seconds["decode"] += t1 - t0
-        for life in lives:
+        batch = devices(cfg, decoder, p0, min(players, p0 + 2048))
+        seconds["delivery"] += clock() - t1
+        for life, device in zip(lives, batch, strict=True):
             t0 = clock()
-            delivery = deliver(cfg, life)
+            delivery = deliver(cfg, life, device)
             t1 = clock()
             for frame in delivery.frames:
                 land_frame(frame, shards, counts)

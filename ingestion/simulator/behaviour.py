@@ -236,6 +236,12 @@ class Decoder:
             )
         )
 
+    def event_times(self, p0: int, p1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(true ms of the events of players p0 to p1, in the order of their lives' sessions and
+        events; the number of events of each of these players)."""
+        ends = self.event_bounds[self.player_bounds[p0 : p1 + 1]]
+        return self.e["t"][ends[0] : ends[-1]], np.diff(ends)
+
     def lives(self, p0: int, p1: int) -> list[PlayerLife]:
         """Players p0 to p1 (exclusive) of the chunk, counted from the chunk's first."""
         # Millions of small acyclic objects: the cyclic collector would rescan them again and
