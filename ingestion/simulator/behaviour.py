@@ -179,6 +179,7 @@ class Decoder:
         self.player_bounds = np.searchsorted(s["player"][self.order], np.arange(n_players + 1))
         self.event_bounds = np.searchsorted(ev_pos[ev_order], np.arange(self.order.size + 1))
         self.quits = self._rage_quits(book.rage_quits.table())
+        book.release()
         self.oracle = oracle.chunk_table(chunk)
 
     def _rage_quits(self, q: dict[str, np.ndarray]) -> dict[int, list[RageQuit]]:

@@ -42,11 +42,17 @@ def stream_keys(seed: int, indices: np.ndarray, stream: str) -> np.ndarray:
         return mix(indices.astype(U64) * _GOLDEN + U64(base))
 
 
-def counter(major: np.ndarray | int, minor: np.ndarray | int, slot: int) -> np.ndarray:
+def counter(major: np.ndarray | int, minor: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray:
     """A draw's name: `major` < 2**40 (session or day), `minor` < 2**16 (step), `slot` < 256."""
     major = np.asarray(major, dtype=U64)
     minor = np.asarray(minor, dtype=U64)
-    return (major << U64(24)) | (minor << U64(8)) | U64(slot)
+    return (major << U64(24)) | (minor << U64(8)) | np.asarray(slot, dtype=U64)
+
+
+def block(keys: np.ndarray, major: np.ndarray, minor: int, slots: int) -> np.ndarray:
+    """Uniforms of slots 0 .. slots - 1 for each element, as one (elements, slots) array: the
+    same values as one `uniform` call per slot, in one pass."""
+    return uniform(keys[:, None], counter(major[:, None], minor, np.arange(slots)[None, :]))
 
 
 def bits(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingestion.simulator.draws import Ids, approx_normal, counter, poisson, uniform
+from ingestion.simulator.draws import Ids, block, counter, poisson, uniform
 from ingestion.simulator.profiles import Profile
 
 # Codes of the columns of the event and session tables (decoded in `behaviour`).
@@ -39,6 +39,7 @@ RAGE_BASE = -4.8
 _NO_MATCH, _PLANNED, _CALM, _CALM_WAIT = 0, 1, 2, 3
 _WAIT, _OPPONENT, _OUTCOME, _PLAYED, _GAP, _SIGN, _WON, _JITTER, _RAGE, _RAGE_WAIT = range(10)
 _NOISE, _OPP_NOISE = 10, 13  # three slots each
+_SLOTS = 16  # match-level slots, drawn together
 # Id slots (drawn from the id keys, so they may reuse the numbers above).
 ID_SESSION, ID_START, ID_CALM_QUIT = 0, 1, 2  # minor 0
 ID_MATCH_EVENT, ID_QUIT, ID_MATCH = 0, 1, 2  # minor k + 1
@@ -124,6 +125,11 @@ class Book:
         """Sessions that never happened (they would not end inside the period)."""
         self._dropped.append(sessions)
 
+    def release(self) -> None:
+        """Forget the appended parts (once their tables are taken), to halve peak memory."""
+        for columns in (self.sessions, self.events, self.rage_quits):
+            columns.parts = {name: [] for name in columns.parts}
+
     def dropped(self) -> np.ndarray:
         return np.concatenate(self._dropped) if self._dropped else np.zeros(0, dtype=np.int64)
 
@@ -199,8 +205,10 @@ def play_sessions(
         a, r = live, rows[live]
         ka, na, minor = keys[a], number[a], k + 1
 
-        def draw(slot: int, ka: np.ndarray = ka, na: np.ndarray = na, m: int = minor):
-            return uniform(ka, counter(na, m, slot))
+        u_all = block(ka, na, minor, _SLOTS)
+
+        def draw(slot: int, u_all: np.ndarray = u_all) -> np.ndarray:
+            return u_all[:, slot]
 
         t[a] += _span(profile.first_match_wait if k == 0 else profile.between_matches, draw(_WAIT))
         match_ref = counter(na, minor, ID_MATCH)
@@ -263,8 +271,8 @@ def play_sessions(
         quitting = np.zeros(0, dtype=np.int64)
         if i.size:
             b, rb = a[i], r[i]
-            ni, nm = na[i], minor
-            noise = approx_normal(ka[i], ni, nm, _NOISE)
+            ni = na[i]
+            noise = (u_all[i, _NOISE : _NOISE + 3].sum(axis=1) - 1.5) * 2.0  # ~ N(0, 1)
             bot = opponent[i] == BOT
             won = np.empty(i.size, dtype=bool)
             duration = np.empty(i.size)
@@ -275,7 +283,8 @@ def play_sessions(
             h = np.flatnonzero(~bot)
             if h.size:
                 rh = rb[h]
-                opp_skill = pl.rating[rh] + 0.5 * approx_normal(ka[i][h], ni[h], nm, _OPP_NOISE)
+                opp_noise = (u_all[i[h], _OPP_NOISE : _OPP_NOISE + 3].sum(axis=1) - 1.5) * 2.0
+                opp_skill = pl.rating[rh] + 0.5 * opp_noise
                 won_h = u_won[h] < sigmoid(1.4 * (pl.skill[rh] - opp_skill))
                 expected = sigmoid(1.4 * (pl.rating[rh] - opp_skill))
                 pl.rating[rh] += 0.3 * (won_h - expected)
