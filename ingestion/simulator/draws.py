@@ -66,14 +66,6 @@ def uniform(keys: np.ndarray, counters: np.ndarray) -> np.ndarray:
     return (bits(keys, counters) >> _S11).astype(np.float64) * _TO_UNIT
 
 
-def approx_normal(keys: np.ndarray, major: np.ndarray, minor: np.ndarray | int, slot: int):
-    """(u1 + u2 + u3 - 1.5) * 2: mean 0, variance 1, bounded by 3 (slots slot..slot+2)."""
-    total = uniform(keys, counter(major, minor, slot))
-    total += uniform(keys, counter(major, minor, slot + 1))
-    total += uniform(keys, counter(major, minor, slot + 2))
-    return (total - 1.5) * 2.0
-
-
 def normal(keys: np.ndarray, major: np.ndarray | int, minor: np.ndarray | int, slot: int):
     """Standard normal by Box-Muller (slots slot and slot+1)."""
     u1 = uniform(keys, counter(major, minor, slot))
