@@ -26,10 +26,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from tests.orchestration.conftest import query
 from tests.orchestration.landed import Landing, at, session
-from tests.orchestration.postgres_server import PostgresServer, free_port, running_postgres
+from tests.orchestration.runs import query
 from tests.support.dagster_job import launch_job
+from tests.support.ingestor import free_port
+from tests.support.postgres import PostgresServer, running_postgres
 
 pytest.importorskip("dagster_postgres", reason="the `postgres` extra is not installed")
 
