@@ -28,3 +28,6 @@ CHURN_TRAINING_SET = dg.AssetKey("churn_training_set")
 CHURN_MODEL = dg.AssetKey("churn_model")
 CHURN_SCORES = dg.AssetKey("churn_scores")
 CHURN_REASONS = dg.AssetKey("churn_reasons")
+
+# -- exports: what the game team reads ----------------------------------------------------------
+CHURN_SCORE_EXPORTS = dg.AssetKey("churn_score_exports")

@@ -13,9 +13,16 @@ import sys
 import ingestion.server.command
 import ingestion.simulator.command
 import orchestration.demo.command
+import orchestration.exports.command
 
-# `respawn serve`, `respawn simulate`, `respawn demo`, in the order of `respawn --help`.
-COMMANDS = (ingestion.server.command, ingestion.simulator.command, orchestration.demo.command)
+# `respawn serve`, `respawn simulate`, `respawn demo`, `respawn scores`, in the order of
+# `respawn --help`.
+COMMANDS = (
+    ingestion.server.command,
+    ingestion.simulator.command,
+    orchestration.demo.command,
+    orchestration.exports.command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

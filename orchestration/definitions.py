@@ -2,7 +2,7 @@
 
 Each domain exports its own definitions (the dbt domain's are built from the manifest, so by a
 function); this module merges them and sets, once, what every run shares: the resources and the
-executor.
+executor. The daily partitions start on the first day of the data at hand (`with_first_day`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ import orchestration.landing.definitions
 import orchestration.ml.definitions
 import orchestration.warehouse.definitions
 from orchestration.dbt.definitions import build_dbt_definitions
+from orchestration.exports.definitions import build_exports_definitions
+from orchestration.partitions import with_first_day
 from orchestration.resources import build_resources
 
 
 def build_definitions(home: Path | None = None) -> dg.Definitions:
     """The code location for the data under `home` (default `$RESPAWN_HOME`)."""
-    return dg.Definitions.merge(
+    merged = dg.Definitions.merge(
         orchestration.landing.definitions.defs,
         orchestration.warehouse.definitions.defs,
         build_dbt_definitions(),
         orchestration.ml.definitions.defs,
+        build_exports_definitions(home),
         orchestration.automation.definitions.defs,
         dg.Definitions(
             resources=build_resources(home),
@@ -36,6 +39,7 @@ def build_definitions(home: Path | None = None) -> dg.Definitions:
             executor=dg.in_process_executor,
         ),
     )
+    return with_first_day(merged, home)
 
 
 @dg.definitions

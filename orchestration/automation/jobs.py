@@ -31,14 +31,10 @@ nightly = dg.define_asset_job(
 
 weekly_churn_retrain = dg.define_asset_job(
     "weekly_churn_retrain",
-    selection=dg.AssetSelection.assets(
-        asset_keys.CHURN_TRAINING_SET,
-        asset_keys.CHURN_MODEL,
-        asset_keys.CHURN_SCORES,
-        asset_keys.CHURN_REASONS,
-    ),
+    # the weekly assets and everything downstream of them: scores, reasons, their exports
+    selection=WEEKLY_ASSETS.downstream(),
     description=(
         "Rebuild the training set, retrain and register the churn model, then re-score the "
-        "latest snapshot (with the new model if it passed, else the previous one)."
+        "latest snapshot (with the new model if it passed, else the previous one) and export it."
     ),
 )

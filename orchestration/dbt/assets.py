@@ -2,7 +2,9 @@
 
 The translator maps the dbt source `respawn.events` to the `events` asset, so lineage runs
 events -> staging -> intermediate -> marts; models are grouped by their dbt folder and dbt tests
-show as asset checks. dbt opens the warehouse itself, so the step joins the warehouse pool.
+show as asset checks, those of the source too (checks of `events`, run by the dbt step: without
+that setting, dagster-dbt logs them as observations and warns on every run). dbt opens the
+warehouse itself, so the step joins the warehouse pool.
 `@dbt_assets` reads the manifest when it is applied, so the assets are made by a function that
 the definitions call, never at import.
 """
@@ -12,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from orchestration import asset_keys
 from orchestration.dbt_project import PRODUCTION_BUILD
@@ -46,7 +54,9 @@ def build_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition
     @dbt_assets(
         manifest=manifest,
         project=project,
-        dagster_dbt_translator=RespawnDbtTranslator(),
+        dagster_dbt_translator=RespawnDbtTranslator(
+            DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+        ),
         name="respawn_dbt_models",
         pool=WAREHOUSE_POOL,
     )

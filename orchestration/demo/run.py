@@ -20,7 +20,15 @@ from ingestion.simulator import command
 MARKER = ".respawn-demo"
 INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml"
 # What a previous demo left in its home, cleared so that the report describes this run only.
-_DEMO_OUTPUTS = ("landing", "truth", "models", "logs", "warehouse.duckdb", "warehouse.duckdb.wal")
+_DEMO_OUTPUTS = (
+    "landing",
+    "truth",
+    "models",
+    "logs",
+    "exports",
+    "warehouse.duckdb",
+    "warehouse.duckdb.wal",
+)
 
 
 def _step(n: int, total: int, text: str) -> None:
@@ -102,12 +110,12 @@ def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> in
 
     from orchestration.demo.materialize import materialize_everything
 
-    _step(4, total, "materializing the asset graph through Dagster (load → events → dbt → ML)")
-    materialized = materialize_everything(home)
+    _step(4, total, "running the Dagster jobs (load → events → dbt → ML → exports)")
+    runs = materialize_everything(home)
 
     from orchestration.demo.report import print_report
 
     _step(5, total, "report")
-    ok = print_report(home)
+    ok = print_report(home, runs.run_ids, runs.failed)
     print(f"\nDemo finished in {time.monotonic() - started:,.0f} s.")
-    return 0 if ok and materialized else 1
+    return 0 if ok and runs.ok else 1

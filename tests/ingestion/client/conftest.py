@@ -3,7 +3,6 @@ module and the test pages, and an isolated page per test."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.ingestion.client.cdp import INSTALL_HINT, Browser, Page, find_chromium
+from tests.support.cdp import Browser, Page, headless_chromium
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLIENT_DIR = REPO_ROOT / "ingestion" / "client"
@@ -55,16 +54,8 @@ def site() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    binary = find_chromium()
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{INSTALL_HINT}. CI=true: the browser tests must run, not skip.")
-        pytest.skip(INSTALL_HINT)
-    b = Browser(binary, tmp_path_factory.mktemp("chromium"))
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium")) as b:
         yield b
-    finally:
-        b.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ingestion.landing.layout import Stream, published_shards
 from ingestion.landing.lines import read_lines
 from ingestion.landing.recovery import recover_inflight
-from tests.ingestion.client.cdp import Page
+from tests.support.cdp import Page
 from tests.support.ingestor import Ingestor
 
 CLIENT_VERSION = "1.4.2"

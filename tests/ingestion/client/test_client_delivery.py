@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from ingestion.contract import parse_timestamp, validate_event
-from tests.ingestion.client.cdp import Page
+from tests.support.cdp import Page
 from tests.ingestion.client.harness import (
     client_options,
     deadlettered,

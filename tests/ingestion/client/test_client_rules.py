@@ -17,7 +17,7 @@ from ingestion.contract import (
     FieldSpec,
     validate_event,
 )
-from tests.ingestion.client.cdp import Page
+from tests.support.cdp import Page
 from tests.ingestion.client.harness import client_options, js, open_harness
 from tests.support.ingestor import free_port
 

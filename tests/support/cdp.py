@@ -1,12 +1,20 @@
 """A small client of the Chrome DevTools Protocol: launch headless Chromium and drive pages.
 
 Only what the browser tests need: isolated pages (one browser context each, so each test has its
-own localStorage), navigate/reload, and `evaluate` with awaited promises. It speaks CDP over the
-`websockets` library already in the stack, so the tests need no WebDriver and no download.
+own localStorage), navigate/reload, `evaluate` with awaited promises, and screenshots. It speaks
+CDP over the `websockets` library already in the stack, so the tests need no WebDriver and no
+download. Used by the browser client's tests (tests/ingestion/client) and by the tests of the
+pages people read (the game team's HTML report, the Dagster UI's asset pages).
+
+    with headless_chromium(tmp_path) as browser:
+        page = browser.new_page()
+        page.navigate(url)
+        page.screenshot(tmp_path / "page.png")
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -15,7 +23,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +70,24 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+@contextlib.contextmanager
+def headless_chromium(profile_dir: Path) -> Iterator[Browser]:
+    """One headless Chromium for a block; the test is skipped where there is none (it fails
+    instead under CI=true, where the browser tests must run)."""
+    import pytest  # only the tests use this helper
+
+    binary = find_chromium()
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{INSTALL_HINT}. CI=true: the browser tests must run, not skip.")
+        pytest.skip(INSTALL_HINT)
+    browser = Browser(binary, profile_dir)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 class Browser:
@@ -247,6 +273,31 @@ class Page:
                     f"{expression!r} still falsy ({value!r}) after {timeout}s\n{self.console()}"
                 )
             time.sleep(interval)
+
+    def set_viewport(self, width: int, height: int) -> None:
+        """The page's layout size in CSS pixels (what a screenshot shows)."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def screenshot(self, path: Path, *, full_page: bool = False) -> Path:
+        """A PNG of the viewport (or of the whole page) written to `path`."""
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            size = self.send("Page.getLayoutMetrics")["cssContentSize"]
+            params["clip"] = {
+                "x": 0,
+                "y": 0,
+                "width": size["width"],
+                "height": size["height"],
+                "scale": 1,
+            }
+            params["captureBeyondViewport"] = True
+        data = self.send("Page.captureScreenshot", params, timeout=60)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
 
     def console(self) -> str:
         """What the page logged so far (for failure messages)."""
