@@ -41,7 +41,8 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px}
 .card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 16px;min-width:130px}
 .card b{display:block;font-size:22px}.plots{display:flex;flex-wrap:wrap;gap:16px}
 figure{margin:0;background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:8px;
-flex:1 1 480px;max-width:570px}figure img{display:block;width:100%;height:auto}figcaption{font-size:12px;color:#616e7c;padding:4px}
+flex:1 1 480px;max-width:570px}figure img{display:block;width:100%;height:auto}
+figcaption{font-size:12px;color:#616e7c;padding:4px}
 input[type=search]{font:inherit;padding:6px 10px;width:360px;border:1px solid #9aa5b1;
 border-radius:6px}
 table{border-collapse:collapse;width:100%;background:#fff;margin-top:10px}

@@ -99,6 +99,8 @@ def custom_segment(
     """The players of `tiers` (all if empty), who played in the last `played_days` days (any if
     None), in the tenure band whose label starts with `tenure` (any if None)."""
 
+    tiers = tuple(t for t in TIERS if t in tiers)  # High, Medium, Low: the order of the tiers
+
     def select(scores: pd.DataFrame) -> pd.Series:
         keep = scores["risk_tier"].isin(tiers) if tiers else pd.Series(True, index=scores.index)
         if played_days is not None:
@@ -107,15 +109,15 @@ def custom_segment(
             keep &= tenure_band(scores).str.startswith(tenure)
         return keep
 
-    parts = ["-".join(t.lower() for t in tiers) or "all"]
+    names = ["-".join(t.lower() for t in tiers) + "-risk" if tiers else "all-players"]
     words = [" or ".join(tiers) + " risk" if tiers else "all players"]
     if played_days is not None:
-        parts.append(f"played-{played_days}d")
+        names.append(f"played-within-{played_days}d")
         words.append(f"played in the last {played_days} days")
     if tenure is not None:
-        parts.append("tenure-" + tenure.split(" ")[0].lower())
+        names.append("tenure-" + tenure.replace(" ", "-").lower())
         words.append(f"tenure {tenure}")
-    return Segment("_".join(parts), ", ".join(words), select)
+    return Segment("-".join(names), ", ".join(words), select)
 
 
 def named_segments() -> list[Segment]:

@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_respawn_script_offers_serve_simulate_and_demo() -> None:
+def test_the_respawn_script_offers_serve_simulate_demo_and_scores() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("respawn")), "--help"],
         capture_output=True,
@@ -17,7 +17,7 @@ def test_the_respawn_script_offers_serve_simulate_and_demo() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    for command in ("serve", "simulate", "demo"):
+    for command in ("serve", "simulate", "demo", "scores"):
         assert f"    {command} " in result.stdout, result.stdout
 
 

@@ -13,7 +13,6 @@ from urllib.parse import quote
 import pytest
 
 from ingestion.contract import parse_timestamp, validate_event
-from tests.support.cdp import Page
 from tests.ingestion.client.harness import (
     client_options,
     deadlettered,
@@ -22,6 +21,7 @@ from tests.ingestion.client.harness import (
     landed_ids,
     open_harness,
 )
+from tests.support.cdp import Page
 from tests.support.ingestor import free_port, running_ingestor
 
 pytestmark = pytest.mark.browser

@@ -17,8 +17,8 @@ from ingestion.contract import (
     FieldSpec,
     validate_event,
 )
-from tests.support.cdp import Page
 from tests.ingestion.client.harness import client_options, js, open_harness
+from tests.support.cdp import Page
 from tests.support.ingestor import free_port
 
 pytestmark = pytest.mark.browser
