@@ -1,8 +1,9 @@
 """Run the code location's own jobs over the landed data, as production would, in process.
 
 The runs are those of the jobs the UI shows: `load_landed_events` for each landed day but the
-last (what the shard sensor launches), `nightly` for the last day (its load, the dbt build and
-the scoring), then `weekly_churn_retrain` (training set, model, scores, exports). Every run is
+last (what the shard sensor launches), `nightly` for the last day (its load, the dbt build, the
+scoring and export once a model exists), `weekly_churn_retrain` (training set, model, scores),
+then `export_churn_scores` (what the `exports_after_scoring` sensor launches after a retrain). Every run is
 recorded in the Dagster instance at `$DAGSTER_HOME`, so `make dev` afterwards shows them, their
 metadata and plots on the same data; each prints its progress as its events are stored.
 """
@@ -27,6 +28,7 @@ from orchestration.demo.progress import RunProgress
 # stay in the run's logs (the UI) instead of the terminal.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 LOAD, NIGHTLY, RETRAIN = "load_landed_events", "nightly", "weekly_churn_retrain"
+EXPORT = "export_churn_scores"
 
 
 @dataclass
@@ -87,7 +89,7 @@ def _run(
 
 
 def materialize_everything(home: Path) -> DemoRuns:
-    """Load every landed day, build the marts and score, then retrain and re-score; stops at
+    """Load every landed day, build the marts and score, retrain and re-score, export; stops at
     the first failed run (the report still runs, and says what is missing)."""
     from orchestration.definitions import build_definitions
 
@@ -108,6 +110,7 @@ def materialize_everything(home: Path) -> DemoRuns:
     title = f"nightly run of {last}: load, dbt build, scoring"
     if not _run(defs, NIGHTLY, runs, title=title, partition=last, log=log):
         return runs
-    title = "weekly retrain: training set, model, scores, exports"
-    _run(defs, RETRAIN, runs, title=title, log=log)
+    if not _run(defs, RETRAIN, runs, title="weekly retrain: training set, model, scores", log=log):
+        return runs
+    _run(defs, EXPORT, runs, title="export of the scores for the game team", log=log)
     return runs

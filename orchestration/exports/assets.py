@@ -1,7 +1,8 @@
 """`churn_score_exports`: the latest scoring date, written where the game team reads it.
 
-Downstream of the scores and reasons, so it joins the nightly job after scoring (and the weekly
-retrain, which re-scores) without an edit to the scoring asset. It reads the warehouse once, in
+Downstream of the scores and reasons, so it joins the nightly job after scoring without an edit
+to the scoring asset; after any other scoring run (the weekly retrain, a launch from the UI) its
+eager automation condition has `exports_after_scoring` export again. It reads the warehouse once, in
 the warehouse pool like every reader of the file, and writes only files.
 """
 
@@ -30,6 +31,7 @@ EXPORTS_GROUP = "exports"
     kinds={"parquet", "csv", "html"},
     pool=WAREHOUSE_POOL,
     output_required=False,
+    automation_condition=dg.AutomationCondition.eager(),
     description=(
         "The game team's copy of the latest scoring date, readable without the warehouse: "
         "`$RESPAWN_HOME/exports/<scoring date>/` holds the scores (with when each player last "

@@ -3,13 +3,14 @@ location (`build_definitions`, public job and asset names only), and reads of th
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,12 +105,14 @@ class Pipeline:
 
     home: Path
     instance: dg.DagsterInstance
-    defs: dg.Definitions = field(init=False)
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def defs(self) -> dg.Definitions:
+        """Built on first use, as Dagster builds them when it loads the code location: the
+        partitions start on the first day landed by then."""
         from orchestration.definitions import build_definitions
 
-        self.defs = build_definitions(self.home)
+        return build_definitions(self.home)
 
     @property
     def load_job(self) -> dg.JobDefinition:

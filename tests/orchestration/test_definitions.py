@@ -38,7 +38,15 @@ def test_every_asset_has_a_description_group_kind_and_owner() -> None:
         if not node.is_materializable:
             continue
         assert node.description, key
-        assert node.group_name in {"landing", "warehouse", "staging", "intermediate", "marts", "ml"}
+        assert node.group_name in {
+            "landing",
+            "warehouse",
+            "staging",
+            "intermediate",
+            "marts",
+            "ml",
+            "exports",
+        }
         assert node.kinds, key
         assert node.owners, key
 

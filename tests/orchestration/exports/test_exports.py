@@ -157,7 +157,7 @@ def test_a_column_the_scoring_adds_reaches_the_export_and_a_reachable_flag_is_us
     assert meta["reachable means"].value == f"the scores' `{flag}` flag"
 
 
-def test_the_export_runs_after_scoring_in_the_nightly_job_and_the_weekly_retrain() -> None:
+def test_the_export_runs_after_scoring_in_the_nightly_job() -> None:
     from orchestration.definitions import defs
 
     location = defs()
@@ -166,6 +166,5 @@ def test_the_export_runs_after_scoring_in_the_nightly_job_and_the_weekly_retrain
     assert node.group_name == "exports" and node.owners and node.kinds >= {"parquet", "html"}
     # Markdown keeps `<scoring date>` only inside a code span (bare, it is swallowed as a tag)
     assert "`$RESPAWN_HOME/exports/<scoring date>/`" in node.description
-    for job in ("nightly", "weekly_churn_retrain"):
-        selected = location.resolve_job_def(job).asset_layer.selected_asset_keys
-        assert asset_keys.CHURN_SCORE_EXPORTS in selected, job
+    nightly = location.resolve_job_def("nightly").asset_layer.selected_asset_keys
+    assert {asset_keys.CHURN_SCORES, asset_keys.CHURN_SCORE_EXPORTS} <= nightly
