@@ -3,9 +3,10 @@
 The runs are those of the jobs the UI shows: `load_landed_events` for each landed day but the
 last (what the shard sensor launches), `nightly` for the last day (its load, the dbt build, the
 scoring and export once a model exists), `weekly_churn_retrain` (training set, model, scores),
-then `export_churn_scores` (what the `exports_after_scoring` sensor launches after a retrain). Every run is
-recorded in the Dagster instance at `$DAGSTER_HOME`, so `make dev` afterwards shows them, their
-metadata and plots on the same data; each prints its progress as its events are stored.
+then `export_churn_scores` (in production the `exports_after_scoring` sensor exports after a
+retrain). Every run is recorded in the Dagster instance at `$DAGSTER_HOME`, so `make dev`
+afterwards shows them, their metadata and plots on the same data; each prints its progress as
+its events are stored.
 """
 
 from __future__ import annotations
