@@ -127,3 +127,17 @@ def test_scores_without_an_export_says_how_to_make_one(home: Path) -> None:
     done = scores_command(home)
     assert done.returncode == 1
     assert "no export at" in done.stderr and "make demo" in done.stderr
+
+
+def test_scores_cuts_by_tenure_band_and_refuses_a_band_or_tier_it_does_not_know(
+    home: Path, exported: ExportFiles
+) -> None:
+    done = scores_command(home, "--tenure", "first month")
+    assert done.returncode == 0, done.stderr
+    scores = pd.read_parquet(exported.scores_parquet)
+    band = scores[scores["tenure_days"].between(7, 29)]
+    assert f"all players, tenure first month: {len(band):,} players" in done.stdout
+    assert len(pd.read_csv(exported.segments / "all-players-tenure-first-month.csv")) == len(band)
+    for flag, value in (("--tenure", "first year"), ("--tier", "Extreme")):
+        refused = scores_command(home, flag, value)
+        assert refused.returncode == 2 and "choose from" in refused.stderr
