@@ -7,7 +7,6 @@ the page.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from html import escape
 
@@ -73,10 +72,9 @@ filter();
 """
 
 
-def _img(png: bytes, element_id: str, alt: str, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
+def _img(data_uri: str, element_id: str, alt: str, caption: str) -> str:
     return (
-        f'<figure><img id="{element_id}" alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+        f'<figure><img id="{element_id}" alt="{escape(alt)}" src="{data_uri}">'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
 

@@ -35,41 +35,31 @@ def exports_root(home: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class ExportFiles:
-    """The files of one export folder."""
+    """The files of one export folder (`ExportFiles.at(folder)`)."""
 
     directory: Path
+    scores_parquet: Path
+    scores_csv: Path
+    reasons_parquet: Path
+    reasons_csv: Path
+    tiers_over_time: Path
+    report: Path
+    manifest: Path
+    segments: Path
 
-    @property
-    def scores_parquet(self) -> Path:
-        return self.directory / "scores.parquet"
-
-    @property
-    def scores_csv(self) -> Path:
-        return self.directory / "scores.csv"
-
-    @property
-    def reasons_parquet(self) -> Path:
-        return self.directory / "reasons.parquet"
-
-    @property
-    def reasons_csv(self) -> Path:
-        return self.directory / "reasons.csv"
-
-    @property
-    def tiers_over_time(self) -> Path:
-        return self.directory / TIERS_OVER_TIME
-
-    @property
-    def report(self) -> Path:
-        return self.directory / REPORT
-
-    @property
-    def manifest(self) -> Path:
-        return self.directory / MANIFEST
-
-    @property
-    def segments(self) -> Path:
-        return self.directory / SEGMENTS
+    @classmethod
+    def at(cls, directory: Path) -> ExportFiles:
+        names = {
+            "scores_parquet": "scores.parquet",
+            "scores_csv": "scores.csv",
+            "reasons_parquet": "reasons.parquet",
+            "reasons_csv": "reasons.csv",
+            "tiers_over_time": TIERS_OVER_TIME,
+            "report": REPORT,
+            "manifest": MANIFEST,
+            "segments": SEGMENTS,
+        }
+        return cls(directory, **{field: directory / name for field, name in names.items()})
 
     def read_manifest(self) -> dict[str, Any]:
         return dict(json.loads(self.manifest.read_text()))
@@ -77,4 +67,4 @@ class ExportFiles:
 
 def export_files(root: Path, day: date | None = None) -> ExportFiles:
     """The export of `day` under `root` (default: the latest one)."""
-    return ExportFiles(root / (day.isoformat() if day else LATEST))
+    return ExportFiles.at(root / (day.isoformat() if day else LATEST))

@@ -1,5 +1,5 @@
-"""The HTML report's plots, as PNG bytes: the risk distribution, the tiers over time, the top
-drivers among the players at risk.
+"""The HTML report's plots, as PNG data URIs for an `<img src>`: the risk distribution, the tiers
+over time, the top drivers among the players at risk.
 
 matplotlib's object API (a `Figure` renders through the Agg canvas), never pyplot: no display and
 no global state, safe inside a Dagster run.
@@ -7,6 +7,7 @@ no global state, safe inside a Dagster run.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -21,14 +22,14 @@ TIER_COLOURS = {"High": "#c0392b", "Medium": "#e67e22", "Low": "#7f8c8d"}
 _DPI = 96
 
 
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    return buffer.getvalue()
+def _data_uri(figure: Figure) -> str:
+    """The figure as an inline PNG: the report loads nothing from anywhere."""
+    with io.BytesIO() as buffer:
+        figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def risk_distribution_png(scores: pd.DataFrame) -> bytes:
+def risk_distribution_png(scores: pd.DataFrame) -> str:
     """Players by churn probability (2% bins), coloured by tier, with the tier cut-offs."""
     figure = Figure(figsize=(6.4, 3.4))
     axis = figure.subplots()
@@ -42,10 +43,10 @@ def risk_distribution_png(scores: pd.DataFrame) -> bytes:
     axis.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axis.set(xlabel="churn probability", ylabel="players", xlim=(0, 1))
     axis.legend(fontsize=8)
-    return _png(figure)
+    return _data_uri(figure)
 
 
-def tiers_over_time_png(tiers: pd.DataFrame) -> bytes:
+def tiers_over_time_png(tiers: pd.DataFrame) -> str:
     """Players per tier on every scoring date so far (stacked bars)."""
     table = (
         tiers.pivot_table(
@@ -66,7 +67,7 @@ def tiers_over_time_png(tiers: pd.DataFrame) -> bytes:
     axis.set(xlabel="scoring date", ylabel="players")
     axis.tick_params(axis="x", labelrotation=45 if len(labels) > 8 else 0, labelsize=8)
     axis.legend(fontsize=8, loc="upper left")
-    return _png(figure)
+    return _data_uri(figure)
 
 
 def top_drivers(scores: pd.DataFrame, reasons: pd.DataFrame, top: int = 10) -> pd.DataFrame:
@@ -84,7 +85,7 @@ def top_drivers(scores: pd.DataFrame, reasons: pd.DataFrame, top: int = 10) -> p
     return ordered.head(top).reset_index()[["feature", "players", "share", "mean_contribution"]]
 
 
-def top_drivers_png(drivers: pd.DataFrame) -> bytes:
+def top_drivers_png(drivers: pd.DataFrame) -> str:
     """Horizontal bars: the share of the players at risk that each driver concerns."""
     figure = Figure(figsize=(6.4, 0.32 * max(len(drivers), 3) + 1.2))
     axis = figure.subplots()
@@ -95,4 +96,4 @@ def top_drivers_png(drivers: pd.DataFrame) -> bytes:
     axis.xaxis.set_major_formatter(PercentFormatter(1.0))
     axis.set(xlabel="share of the players at risk with this reason", xlim=(0, 1.1))
     axis.tick_params(axis="y", labelsize=8)
-    return _png(figure)
+    return _data_uri(figure)

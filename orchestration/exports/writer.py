@@ -82,7 +82,7 @@ def write_export(day: ScoredDay, root: Path, exported_at: datetime | None = None
     exported_at = exported_at or datetime.now(UTC)
     root.mkdir(parents=True, exist_ok=True)
     target = export_files(root, day.scoring_date)
-    staged = ExportFiles(root / f".{day.scoring_date.isoformat()}-{uuid.uuid4().hex[:8]}")
+    staged = ExportFiles.at(root / f".{day.scoring_date.isoformat()}-{uuid.uuid4().hex[:8]}")
     staged.directory.mkdir()
     try:
         _write_tables(staged, day)

@@ -1,6 +1,6 @@
 """A warehouse that has been scored: the strong synthetic players (tests/support/churn_data.py),
 their model, and `ml.churn_scores` / `ml.churn_reasons` written for two snapshot dates by the
-real scoring, in the test's own RESPAWN_HOME."""
+real scoring, in the test's own RESPAWN_HOME; and its export."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from ingestion.settings import warehouse_path
 from ml.registry import RegisteredModel
 from ml.score import score_snapshot
 from ml.score_tables import write_scores
-from orchestration.exports.layout import exports_root
+from orchestration.exports.layout import ExportFiles, export_files, exports_root
+from orchestration.exports.tables import read_scored_day
+from orchestration.exports.writer import write_export
 from tests.support import synthetic
 
 
@@ -37,3 +39,14 @@ def scored_dates(
 @pytest.fixture
 def exports(home: Path) -> Path:
     return exports_root(home)
+
+
+@pytest.fixture
+def exported(home: Path, scored_dates: list[date], exports: Path) -> ExportFiles:
+    """The latest scoring date exported, as the asset writes it."""
+    con = duckdb.connect(str(warehouse_path(home)), read_only=True)
+    try:
+        write_export(read_scored_day(con), exports)
+    finally:
+        con.close()
+    return export_files(exports)

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.settings import warehouse_path
-from orchestration.exports.layout import ExportFiles, export_files
+from orchestration.exports.layout import ExportFiles
 from orchestration.exports.segments import at_risk, reachable
-from orchestration.exports.tables import read_scored_day
-from orchestration.exports.writer import write_export
 from tests.support.cdp import Browser, Page, headless_chromium
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,13 +30,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def report(home: Path, scored_dates: list[date], exports: Path) -> ExportFiles:
-    con = duckdb.connect(str(warehouse_path(home)), read_only=True)
-    try:
-        write_export(read_scored_day(con), exports)
-    finally:
-        con.close()
-    return export_files(exports)
+def report(exported: ExportFiles) -> ExportFiles:
+    return exported
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,10 +16,8 @@ import pandas as pd
 import pytest
 
 from ingestion.settings import warehouse_path
-from orchestration.exports.layout import ExportFiles, export_files
+from orchestration.exports.layout import ExportFiles
 from orchestration.exports.segments import RECENT_DAYS
-from orchestration.exports.tables import read_scored_day
-from orchestration.exports.writer import write_export
 
 RESPAWN = str(Path(sys.executable).with_name("respawn"))
 _HOLD_LOCK = """
@@ -29,16 +26,6 @@ con = duckdb.connect(sys.argv[1])  # read-write: DuckDB's exclusive file lock
 print("locked", flush=True)
 time.sleep(120)
 """
-
-
-@pytest.fixture
-def exported(home: Path, scored_dates: list[date], exports: Path) -> ExportFiles:
-    con = duckdb.connect(str(warehouse_path(home)), read_only=True)
-    try:
-        write_export(read_scored_day(con), exports)
-    finally:
-        con.close()
-    return export_files(exports)
 
 
 @contextlib.contextmanager
