@@ -32,10 +32,6 @@ COLOURS = ("crimson", "teal", "darkorange", "slateblue")
 _AXIS = "<path d='M0 0V100H100' stroke='gray' fill='none'/>"
 
 
-class PlotTooLarge(ValueError):
-    """Even the simplest version of a plot does not fit in an inline markdown entry."""
-
-
 def _n(value: float) -> str:
     """A coordinate on the 100 x 100 grid: one decimal at most, no trailing zeros."""
     text = f"{value:.1f}".rstrip("0").rstrip(".")
@@ -64,12 +60,15 @@ def svg_markdown(body: str, title: str, *, view_box: str = "-12 -4 116 118") -> 
 
 
 def fit_inline(draw: Callable[[int], str], details: Sequence[int]) -> dg.MetadataValue:
-    """The most detailed of `draw(detail)` (markdown) that the UI renders in place."""
+    """The most detailed of `draw(detail)` (markdown) that the UI renders in place; if none fits
+    (many curves with long names), the simplest, which the UI then shows behind its link: a plot
+    never fails the asset that draws it."""
+    markdown = ""
     for detail in details:
         markdown = draw(detail)
         if len(markdown) < UI_INLINE_LIMIT:
-            return dg.MetadataValue.md(markdown)
-    raise PlotTooLarge(f"no version of the plot fits in {UI_INLINE_LIMIT} characters")
+            break
+    return dg.MetadataValue.md(markdown)
 
 
 def _colour(index: int) -> str:
