@@ -15,6 +15,7 @@ import contextlib
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -68,10 +69,14 @@ def _run(
     # dagster-dbt echoes every line of dbt's output to stdout (the UI's compute logs): here it
     # goes to a file, so that the progress lines stay readable.
     with (
+        warnings.catch_warnings(),
         RunProgress(job_name, run_id, instance, out=out, indent="    "),
         log.open("a") as sink,
         contextlib.redirect_stdout(sink),
     ):
+        # Where pyspark is installed (`make test`'s extras), importing it (pandera does) warns
+        # about pandas 3 on every step; the demo runs no Spark.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
         result = job.execute_in_process(
             run_id=run_id,
             instance=instance,
