@@ -69,14 +69,10 @@ def _run(
     # dagster-dbt echoes every line of dbt's output to stdout (the UI's compute logs): here it
     # goes to a file, so that the progress lines stay readable.
     with (
-        warnings.catch_warnings(),
         RunProgress(job_name, run_id, instance, out=out, indent="    "),
         log.open("a") as sink,
         contextlib.redirect_stdout(sink),
     ):
-        # Where pyspark is installed (`make test`'s extras), importing it (pandera does) warns
-        # about pandas 3 on every step; the demo runs no Spark.
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
         result = job.execute_in_process(
             run_id=run_id,
             instance=instance,
@@ -97,6 +93,9 @@ def _run(
 def materialize_everything(home: Path) -> DemoRuns:
     """Load every landed day, build the marts and score, retrain and re-score, export; stops at
     the first failed run (the report still runs, and says what is missing)."""
+    # Where pyspark is installed (`make test`'s extras), importing it (pandera does) warns about
+    # pandas 3, in the middle of the progress lines; the demo runs no Spark.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(home)
