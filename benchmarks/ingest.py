@@ -35,7 +35,7 @@ import orjson
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.ingestor import free_port, http_get, running_ingestor  # noqa: E402
+from orchestration.demo.ingestor import free_port, http_get, running_ingestor  # noqa: E402
 
 GOALS = {"fsync_100": 150_000, "ratio_100": 0.40, "single": 20_000}
 

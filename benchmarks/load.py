@@ -35,7 +35,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingestion.landing import DEADLETTER, EVENTS, ShardWriter, published_shards
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.landing.writer import ShardWriter
 from ingestion.settings import landing_root, warehouse_path
 
 FIRST_DAY = date(2026, 1, 1)
@@ -74,8 +75,10 @@ def write_landing(root: Path, events: int, days: int, seed: int = 7) -> None:
     bar = tqdm(total=events, unit="event", desc="landing", file=sys.stderr)
     for d in range(days):
         day = datetime.combine(FIRST_DAY + timedelta(days=d), datetime.min.time(), tzinfo=UTC)
-        writer = ShardWriter(root, EVENTS, max_bytes=64 * 1024 * 1024, node="bench", pid=d + 1)
-        dead = ShardWriter(root, DEADLETTER, node="bench", pid=d + 1)
+        writer = ShardWriter(
+            root, Stream.EVENTS, max_bytes=64 * 1024 * 1024, node="bench", pid=d + 1
+        )
+        dead = ShardWriter(root, Stream.DEADLETTER, node="bench", pid=d + 1)
         recent: list[bytes] = []
         ids = _uuids(rng, per_day)
         for i, event_id in enumerate(ids):
@@ -159,9 +162,9 @@ def materialize_days(home: Path, days: list[date]) -> dict[str, float]:
     """Materialize the days in order; returns the seconds each asset step reported."""
     import dagster as dg
 
-    from orchestration.assets.landing import load_landed_shards
-    from orchestration.assets.warehouse import deduplicate_events
+    from orchestration.landing.assets import load_landed_shards
     from orchestration.resources import build_resources
+    from orchestration.warehouse.assets import deduplicate_events
 
     resources = build_resources(home)
     steps = {"load": 0.0, "merge": 0.0}
@@ -183,7 +186,7 @@ def materialize_days(home: Path, days: list[date]) -> dict[str, float]:
 
 
 def bare_duckdb(home: Path, database: Path) -> int:
-    files = [str(p) for p in published_shards(landing_root(home), EVENTS)]
+    files = [str(p) for p in published_shards(landing_root(home), Stream.EVENTS)]
     con = duckdb.connect(str(database))
     try:
         con.execute(
@@ -201,7 +204,7 @@ def bare_duckdb(home: Path, database: Path) -> int:
 
 def landed_lines(home: Path) -> int:
     total = 0
-    for path in published_shards(landing_root(home), EVENTS):
+    for path in published_shards(landing_root(home), Stream.EVENTS):
         with path.open("rb") as f:
             total += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 22), b""))
     return total
@@ -230,12 +233,12 @@ def main() -> int:
                 landing_root(home), args.events * (args.days + 1) // args.days, args.days + 1
             )
         hidden = workdir / "hidden"
-        for stream in (EVENTS, DEADLETTER):
+        for stream in Stream:
             source = landing_root(home) / stream / f"dt={extra:%Y-%m-%d}"
             if source.exists():
                 shutil.move(str(source), str(hidden / stream))
         lines = landed_lines(home)
-        size = sum(p.stat().st_size for p in published_shards(landing_root(home), EVENTS))
+        size = sum(p.stat().st_size for p in published_shards(landing_root(home), Stream.EVENTS))
         print(f"landing: {lines:,} event lines ({size / 1e9:.2f} GB) over {len(days)} days")
 
         import orchestration.definitions  # noqa: F401  (imports are not the load's time)
@@ -249,7 +252,7 @@ def main() -> int:
         with measuring() as bare:
             bare_kept = bare_duckdb(home, workdir / "bare.duckdb")
 
-        for stream in (EVENTS, DEADLETTER):
+        for stream in Stream:
             if (hidden / stream).exists():
                 shutil.move(str(hidden / stream), str(landing_root(home) / stream / f"dt={extra}"))
         with measuring() as increment:

@@ -7,7 +7,7 @@ Goals on a 2-core machine: training + calibration <= 60 s on 200,000 labeled pla
 with the full feature set; scoring with three reasons <= 30 s for 100,000 players. Each figure is
 printed beside the bare tool doing the core work in the same run (plain `xgboost.train` with the
 same params and rounds; plain `Booster.predict`), and the ratio between them.
-Data is simulated (`ml.synthetic`) and lives in a temporary directory.
+Data is simulated (`tests/support/synthetic.py`) and lives in a temporary directory.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ import duckdb
 import numpy as np
 import xgboost as xgb
 
-from ml import synthetic
 from ml.dataset import load_labeled, load_snapshot
 from ml.pipeline import train_and_evaluate
 from ml.registry import register
 from ml.score import score_snapshot
 from ml.score_tables import write_scores
 from ml.train import dmatrix
+from tests.support import synthetic
 
 TRAIN_GOAL_SECONDS = 60.0
 SCORE_GOAL_SECONDS = 30.0

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/whole_run.py --landing /tmp/bench10m     # an existing data set
     .venv/bin/python benchmarks/whole_run.py --players 154000 --days 30  # simulate ~10M events
     .venv/bin/python benchmarks/whole_run.py --players 1500 --days 60    # a smoke run (the default)
+    .venv/bin/python benchmarks/whole_run.py --vs-truth   # and the model against the truth after
 
 `--landing` is a directory with `landing/` (and `truth/`) written by `respawn simulate
 --to-landing`; it is copied into a temporary home, never changed. Every stage runs the assets the
@@ -170,6 +171,26 @@ def bare_model(home: Path) -> tuple[float, float]:
     return train, time.perf_counter() - started
 
 
+def print_against_ground_truth(home: Path) -> None:
+    """The registered model's held-out comparison, scored against the simulator's truth: an
+    evaluation step after the run (the assets never read the truth)."""
+    from ml.dataset import load_labeled
+    from ml.ground_truth import compare_with_truth, load_players, true_churn
+    from ml.registry import latest_passed
+    from ml.report import comparison_markdown
+
+    players, model = load_players(home / "truth"), latest_passed(models_root(home))
+    if players is None or model is None:
+        print("\nno ground truth or no passed model: nothing to compare")
+        return
+    with duckdb.connect(str(warehouse_path(home)), read_only=True) as con:
+        data = load_labeled(con)
+    vs_truth = compare_with_truth(model, data, true_churn(data.keys, players, data.horizon_days))
+    if vs_truth is not None:
+        print("\nagainst the simulator's ground truth (true churn, not the observed label):")
+        print(comparison_markdown(vs_truth))
+
+
 def prepare_home(home: Path, source: Path | None, players: int, days: int, seed: int) -> None:
     if source is not None:
         _log(f"copying {source / 'landing'} into {home}")
@@ -192,10 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7, help="simulator seed, as the demo's")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
+    parser.add_argument(
+        "--vs-truth",
+        action="store_true",
+        help="after the run, score the model against the simulator's ground truth (not timed)",
+    )
     args = parser.parse_args(argv)
 
-    from orchestration import checks
-    from orchestration.assets.ml import CHURN_MODEL, CHURN_TRAINING_SET
+    from orchestration import asset_keys
 
     tmp = Path(tempfile.mkdtemp(prefix="respawn-whole-run-"))
     home = tmp / "home"
@@ -209,18 +234,21 @@ def main(argv: list[str] | None = None) -> int:
 
         with dg.DagsterInstance.ephemeral() as instance:
             stages = Stages(home, instance)
-            raw = dg.AssetSelection.assets(checks.RAW_EVENTS).required_multi_asset_neighbors()
+            raw = dg.AssetSelection.assets(asset_keys.RAW_EVENTS).required_multi_asset_neighbors()
             stages.run("load", raw, history)
-            dedupe = dg.AssetSelection.assets(checks.EVENTS).required_multi_asset_neighbors()
+            dedupe = dg.AssetSelection.assets(asset_keys.EVENTS).required_multi_asset_neighbors()
             stages.run("dedupe", dedupe, history)
-            dbt = dg.AssetSelection.assets(checks.EVENTS).downstream(include_self=False)
+            dbt = dg.AssetSelection.assets(asset_keys.EVENTS).downstream(include_self=False)
             models = dbt - dg.AssetSelection.groups("ml")
             stages.run("dbt", models)
-            stages.run("train", dg.AssetSelection.assets(CHURN_TRAINING_SET, CHURN_MODEL))
+            stages.run(
+                "train",
+                dg.AssetSelection.assets(asset_keys.CHURN_TRAINING_SET, asset_keys.CHURN_MODEL),
+            )
             stages.run(
                 "score",
                 dg.AssetSelection.groups("ml")
-                - dg.AssetSelection.assets(CHURN_TRAINING_SET, CHURN_MODEL),
+                - dg.AssetSelection.assets(asset_keys.CHURN_TRAINING_SET, asset_keys.CHURN_MODEL),
             )
             with duckdb.connect(str(warehouse_path(home)), read_only=True) as con:
                 events, scored = (
@@ -260,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
               f"peak {m['nightly'].peak_rss / 1e9:.2f} GB")  # fmt: skip
         for step, seconds in sorted(night.items(), key=lambda kv: -kv[1]):
             print(f"  {step:<40}{seconds:8.1f} s")
+        if args.vs_truth:
+            print_against_ground_truth(home)
         if args.keep:
             print(f"\nkept: {home}")
     finally:

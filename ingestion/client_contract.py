@@ -21,13 +21,13 @@ import orjson
 
 # The patterns are the contract's own: the client must accept exactly what the server accepts.
 from ingestion.contract import (
-    _TIMESTAMP,
-    _UUID,
     BASE_FIELDS,
     EVENT_TYPES,
     MAX_EVENT_BYTES,
     PLATFORM,
     SCHEMA_VERSION,
+    TIMESTAMP_PATTERN,
+    UUID_PATTERN,
     Code,
     FieldSpec,
 )
@@ -56,8 +56,8 @@ def client_contract() -> dict[str, Any]:
         "max_event_bytes": MAX_EVENT_BYTES,
         "max_batch_events": MAX_BATCH_EVENTS,
         "max_frame_bytes": MAX_FRAME_BYTES,
-        "uuid_pattern": _UUID.pattern,
-        "timestamp_pattern": _TIMESTAMP.pattern,
+        "uuid_pattern": UUID_PATTERN.pattern,
+        "timestamp_pattern": TIMESTAMP_PATTERN.pattern,
         "codes": {c.name: c.value for c in Code},
         "base_fields": [_field(f) for f in BASE_FIELDS],
         "event_types": {

@@ -58,7 +58,6 @@ class FieldSpec:
     max_length: int = 128
     minimum: int = 0
     maximum: int | None = None
-    nullable: bool = False
 
     @property
     def json_type(self) -> str:
@@ -146,8 +145,12 @@ ALL_FIELDS: tuple[FieldSpec, ...] = BASE_FIELDS + tuple(
     f for e in EVENT_TYPES.values() for f in e.fields
 )
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:Z|[+-]\d{2}:\d{2})")
+UUID_PATTERN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+TIMESTAMP_PATTERN = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:Z|[+-]\d{2}:\d{2})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,7 @@ UNKNOWN = Verdict("unknown")
 
 def parse_timestamp(value: str) -> datetime | None:
     """Parse an ISO 8601 timestamp that carries a zone; None when it is not one."""
-    m = _TIMESTAMP.fullmatch(value)
+    m = TIMESTAMP_PATTERN.fullmatch(value)
     if m is None:
         return None
     frac = m.group(1)
@@ -197,7 +200,7 @@ def parse_timestamp(value: str) -> datetime | None:
 
 
 def is_uuid(value: str) -> bool:
-    return _UUID.fullmatch(value) is not None
+    return UUID_PATTERN.fullmatch(value) is not None
 
 
 def check_field(spec: FieldSpec, value: Any) -> Failure | None:
@@ -224,7 +227,7 @@ def check_field(spec: FieldSpec, value: Any) -> Failure | None:
             Code.STRING_TOO_LONG, name, f"{name} is longer than {spec.max_length} characters"
         )
     if kind == "uuid":
-        if _UUID.fullmatch(value) is None:
+        if UUID_PATTERN.fullmatch(value) is None:
             return Failure(Code.INVALID_UUID, name, f"{name} must be a UUID")
     elif kind == "timestamp":
         if parse_timestamp(value) is None:
@@ -262,7 +265,7 @@ Precheck = Callable[[dict[str, Any]], "str | None"]
 
 
 def _uuids_ok(joined: str, n: int) -> bool:
-    """Whether `joined` is `n` UUIDs joined by newlines: exactly what `_UUID` matches, n times."""
+    """Whether `joined` is `n` UUIDs joined by newlines: what `UUID_PATTERN` matches, n times."""
     # Newlines exactly every 37 characters, and no other: n parts of exactly 36 characters.
     if len(joined) != 37 * n - 1 or joined.count("\n") != n - 1:
         return False
@@ -284,12 +287,13 @@ def _uuids_ok(joined: str, n: int) -> bool:
 # pass the fast check: other digits then get the ordered checks (`datetime` refuses them anyway),
 # so the verdict is the same. No capture group either: the fast check needs none.
 _ASCII_TIMESTAMP = re.compile(
-    _TIMESTAMP.pattern.replace(r"\d", "[0-9]").replace("(?:\\.(", "(?:\\.(?:")
+    TIMESTAMP_PATTERN.pattern.replace(r"\d", "[0-9]").replace("(?:\\.(", "(?:\\.(?:")
 ).fullmatch
 
 
 def _calendar_ok(value: str) -> bool:
-    """For a string `_TIMESTAMP` matches: is it a real date and time, as `parse_timestamp` says?"""
+    """For a string `TIMESTAMP_PATTERN` matches: is it a real date and time, as `parse_timestamp`
+    says?"""
     try:
         datetime.fromisoformat(value)
     except ValueError:
@@ -339,7 +343,7 @@ def compile_fast_check(
             assert spec.max_length >= 36
             uuids.append(v)
         elif spec.kind == "timestamp":
-            # A match of `_TIMESTAMP` is never longer than the bound.
+            # A match of `TIMESTAMP_PATTERN` is never longer than the bound.
             assert len("2026-01-30T18:12:45.123456789+01:00") <= spec.max_length
             # (A non-string raises TypeError: a no.)
             tests.append(f"_timestamp_shape({v}) is not None and _calendar_ok({v})")

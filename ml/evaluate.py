@@ -26,6 +26,11 @@ class Candidate:
     probability: np.ndarray
     ranking: np.ndarray | None = None  # defaults to the probability
 
+    def subset(self, mask: np.ndarray) -> Candidate:
+        """The same scores on the rows `mask` keeps."""
+        ranking = None if self.ranking is None else self.ranking[mask]
+        return Candidate(self.probability[mask], ranking)
+
 
 def top_rows(ranking: np.ndarray, fraction: float = TOP_FRACTION) -> np.ndarray:
     """Indexes of the `fraction` highest-ranked rows (ties broken by row order, stably)."""

@@ -14,8 +14,9 @@ FEATURES_TABLE = "marts.churn_features"
 LABELS_TABLE = "marts.churn_labels"
 KEY_COLUMNS: tuple[str, ...] = ("user_id", "snapshot_date")
 
+# The windows `marts.churn_features` builds (its `set windows = [...]`; tests/ml pins the two).
 WINDOWS: tuple[int, ...] = (1, 3, 7, 14, 28)
-LONGEST_WINDOW = 28
+LONGEST_WINDOW = max(WINDOWS)
 
 # Windowed bases: `<base>_<N>d` for every N in WINDOWS.
 WINDOWED_BASES: tuple[str, ...] = (

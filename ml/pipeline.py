@@ -2,6 +2,8 @@
 
 Both the Dagster `churn_model` asset and the benchmark call `train_and_evaluate`; registering the
 result (`ml.registry.register`) is left to the caller so a run can be inspected before it lands.
+`evaluation_candidates` scores the model and the baselines on held-out rows: the training run
+compares them with the observed labels, `ml.ground_truth` (evaluation only) with a known truth.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ml.baselines import LogisticBaseline, RecencyRule
-from ml.calibrate import MIN_ISOTONIC_ROWS, fit_calibrator
+from ml.calibrate import MIN_ISOTONIC_ROWS, Calibrator, fit_calibrator
 from ml.dataset import LabeledSet
 from ml.drift import reference_profile
 from ml.evaluate import (
@@ -42,7 +44,6 @@ class TrainingResult:
     artifacts: ModelArtifacts
     split: TimeSplit
     comparison: pd.DataFrame  # metrics x candidates on the evaluation slice
-    comparison_vs_truth: pd.DataFrame | None  # same, against the simulator's ground truth
     calibration: pd.DataFrame  # reliability table of the shipped (calibrated) probabilities
     calibration_uncalibrated: pd.DataFrame
     ranking: pd.DataFrame  # global SHAP ranking
@@ -53,30 +54,36 @@ class TrainingResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _rows(candidate: Candidate, mask: np.ndarray) -> Candidate:
-    ranking = None if candidate.ranking is None else candidate.ranking[mask]
-    return Candidate(candidate.probability[mask], ranking)
-
-
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def evaluation_candidates(
+    margin: np.ndarray, calibrator: Calibrator, train: LabeledSet, held_out: LabeledSet
+) -> dict[str, Candidate]:
+    """The model (calibrated and not, from its `margin` on `held_out`) and the two baselines fit
+    on `train`, each scoring the rows of `held_out`."""
+    recency = RecencyRule.fit(train.features, train.labels).score(held_out.features)
+    logistic = LogisticBaseline.fit(train.features, train.labels, train.feature_names).score(
+        held_out.features
+    )
+    return {
+        MODEL: Candidate(calibrator.probability(margin)),
+        MODEL_UNCALIBRATED: Candidate(_sigmoid(margin)),
+        RECENCY: Candidate(recency.probability, recency.ranking),
+        LOGISTIC: Candidate(logistic.probability, logistic.ranking),
+    }
 
 
 def train_and_evaluate(
     data: LabeledSet,
     *,
     params: dict[str, Any] | None = None,
-    truth: pd.Series | None = None,
     min_isotonic_rows: int = MIN_ISOTONIC_ROWS,
     calibration_fraction: float = 0.2,
     evaluation_fraction: float = 0.2,
 ) -> TrainingResult:
-    """Train on the oldest slice, calibrate on the next, evaluate on the newest.
-
-    `truth`, aligned with `data`'s rows, is an optional ground-truth churn outcome (the
-    simulator's, `ml.ground_truth`; NA where unknown); the candidates are then also scored
-    against it on the evaluation rows it knows.
-    """
+    """Train on the oldest slice, calibrate on the next, evaluate on the newest."""
     timings: dict[str, float] = {}
     split = time_split(
         data.keys["snapshot_date"],
@@ -105,24 +112,8 @@ def train_and_evaluate(
 
     started = time.perf_counter()
     eval_margin = predict_margin(trained.booster, ev.features, names)
-    recency = RecencyRule.fit(train.features, train.labels).score(ev.features)
-    logistic = LogisticBaseline.fit(train.features, train.labels, names).score(ev.features)
-    candidates = {
-        MODEL: Candidate(calibrator.probability(eval_margin)),
-        MODEL_UNCALIBRATED: Candidate(_sigmoid(eval_margin)),
-        RECENCY: Candidate(recency.probability, recency.ranking),
-        LOGISTIC: Candidate(logistic.probability, logistic.ranking),
-    }
+    candidates = evaluation_candidates(eval_margin, calibrator, train, ev)
     comparison = compare(ev.labels, candidates)
-    vs_truth = None
-    if truth is not None:
-        truth_eval = pd.Series(truth).reset_index(drop=True)[masks["evaluation"]]
-        known = truth_eval.notna().to_numpy()
-        if known.any():
-            vs_truth = compare(
-                truth_eval[known].to_numpy(dtype=np.int8),
-                {name: _rows(candidate, known) for name, candidate in candidates.items()},
-            )
     calibration = calibration_table(ev.labels, candidates[MODEL].probability)
     calibration_raw = calibration_table(ev.labels, candidates[MODEL_UNCALIBRATED].probability)
     timings["evaluate_seconds"] = time.perf_counter() - started
@@ -139,7 +130,6 @@ def train_and_evaluate(
     window = split.as_dict(data.keys["snapshot_date"], data.labels)
     metrics = {
         "comparison": comparison.to_dict(),
-        "comparison_vs_truth": None if vs_truth is None else vs_truth.to_dict(),
         "calibration_table": calibration.to_dict(orient="records"),
         "global_ranking": ranking.head(30).to_dict(orient="records"),
         "best_iteration": trained.best_iteration,
@@ -163,7 +153,6 @@ def train_and_evaluate(
         artifacts=artifacts,
         split=split,
         comparison=comparison,
-        comparison_vs_truth=vs_truth,
         calibration=calibration,
         calibration_uncalibrated=calibration_raw,
         ranking=ranking,

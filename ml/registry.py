@@ -1,4 +1,5 @@
-"""Model registry on disk: `$RESPAWN_HOME/models/<version>/`.
+"""Model registry on disk: `<root>/<version>/` (the caller names the root; respawn's is
+`$RESPAWN_HOME/models`, which orchestration knows: `ml` reads no settings of its own).
 
 Each version directory holds the booster (XGBoost JSON), the feature list, the calibrator, the
 metrics, the drift reference profile and a manifest (training window, code version, params and a
@@ -24,7 +25,6 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from ingestion.settings import models_root
 from ml.calibrate import Calibrator
 from ml.train import predict_margin
 
@@ -41,15 +41,27 @@ _FILES = {
 
 
 @dataclass(frozen=True)
-class ModelArtifacts:
-    """Everything a training run produces that scoring and the UI need later."""
+class TrainedModel:
+    """A calibrated booster and what describes it: what scoring and the UI need of a model."""
 
     booster: xgb.Booster
     feature_names: list[str]
     calibrator: Calibrator
     metrics: dict[str, Any]
-    training_window: dict[str, Any]
     drift_profile: dict[str, Any]
+
+    def margin(self, features: pd.DataFrame) -> np.ndarray:
+        return predict_margin(self.booster, features, self.feature_names)
+
+    def probability(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.probability(self.margin(features))
+
+
+@dataclass(frozen=True)
+class ModelArtifacts(TrainedModel):
+    """Everything a training run produces: the model, and what its registration records."""
+
+    training_window: dict[str, Any]
     checks: dict[str, bool]
     params: dict[str, Any] = field(default_factory=dict)
     horizon_days: int | None = None
@@ -60,25 +72,16 @@ class ModelArtifacts:
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
+class RegisteredModel(TrainedModel):
+    """A version of the registry, loaded back from its directory."""
+
     version: str
     path: Path
-    booster: xgb.Booster
-    feature_names: list[str]
-    calibrator: Calibrator
     manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    drift_profile: dict[str, Any]
 
     @property
     def passed(self) -> bool:
         return self.manifest.get("status") == PASSED
-
-    def margin(self, features: pd.DataFrame) -> np.ndarray:
-        return predict_margin(self.booster, features, self.feature_names)
-
-    def probability(self, features: pd.DataFrame) -> np.ndarray:
-        return self.calibrator.probability(self.margin(features))
 
 
 def _jsonable(value: Any) -> Any:
@@ -118,11 +121,8 @@ def code_version() -> str:
         return "unknown"
 
 
-def register(
-    artifacts: ModelArtifacts, root: Path | None = None, now: datetime | None = None
-) -> RegisteredModel:
-    """Write a new version directory atomically and return it loaded back from disk."""
-    root = root or models_root()
+def register(artifacts: ModelArtifacts, root: Path, now: datetime | None = None) -> RegisteredModel:
+    """Write a new version directory under `root` atomically and return it loaded back."""
     root.mkdir(parents=True, exist_ok=True)
     created = now or datetime.now(UTC)
     booster_bytes = bytes(artifacts.booster.save_raw(raw_format="json"))
@@ -161,8 +161,8 @@ def register(
     return load(version, root)
 
 
-def load(version: str, root: Path | None = None) -> RegisteredModel:
-    path = (root or models_root()) / version
+def load(version: str, root: Path) -> RegisteredModel:
+    path = root / version
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"no model version {version!r} under {path.parent}")
     booster = xgb.Booster()
@@ -183,9 +183,8 @@ def load(version: str, root: Path | None = None) -> RegisteredModel:
     )
 
 
-def manifests(root: Path | None = None) -> list[dict[str, Any]]:
+def manifests(root: Path) -> list[dict[str, Any]]:
     """Manifests of every complete version, oldest first."""
-    root = root or models_root()
     if not root.is_dir():
         return []
     found = []
@@ -197,18 +196,7 @@ def manifests(root: Path | None = None) -> list[dict[str, Any]]:
     return sorted(found, key=lambda m: (m["created_at"], m["version"]))
 
 
-def latest_passed(root: Path | None = None) -> RegisteredModel | None:
+def latest_passed(root: Path) -> RegisteredModel | None:
     """The newest version whose checks passed, or None."""
     passed = [m for m in manifests(root) if m.get("status") == PASSED]
     return load(passed[-1]["version"], root) if passed else None
-
-
-def require_latest_passed(root: Path | None = None) -> RegisteredModel:
-    model = latest_passed(root)
-    if model is None:
-        where = root or models_root()
-        raise LookupError(
-            f"no churn model that passed its checks under {where}; materialize the "
-            "`churn_model` asset (or run the weekly retrain job) first"
-        )
-    return model

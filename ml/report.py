@@ -29,9 +29,17 @@ _METRIC_LABELS = {
 }
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], *, max_cell_chars: int | None = None
+) -> str:
+    """A markdown table; `|` is escaped and newlines flattened so that it stays a table, and cells
+    longer than `max_cell_chars` (when given) are cut with an ellipsis."""
+
     def cell(value: Any) -> str:
-        return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+        text = "" if value is None else str(value)
+        if max_cell_chars is not None and len(text) > max_cell_chars:
+            text = text[: max_cell_chars - 1] + "…"
+        return text.replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -9,6 +9,7 @@ was labeled with happens inside a later slice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -39,6 +40,21 @@ class TimeSplit:
             lo, hi = np.datetime64(start, "ns"), np.datetime64(end, "ns")
             out[name] = (days >= lo) & (days <= hi)
         return out
+
+    @classmethod
+    def from_dict(cls, described: Mapping[str, Any]) -> TimeSplit:
+        """The split that `as_dict` described (a registered model's training window)."""
+
+        def days(name: str) -> tuple[date, date]:
+            entry = described[name]
+            return date.fromisoformat(entry["start"]), date.fromisoformat(entry["end"])
+
+        return cls(
+            *(days(name) for name in SLICES),
+            gap_train_calibration_days=int(described["gap_train_calibration_days"]),
+            gap_calibration_evaluation_days=int(described["gap_calibration_evaluation_days"]),
+            horizon_days=int(described["horizon_days"]),
+        )
 
     def as_dict(
         self, snapshot_dates: pd.Series | None = None, labels: np.ndarray | None = None

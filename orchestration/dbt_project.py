@@ -1,15 +1,19 @@
-"""The dbt project (`dbt_project/`) as Dagster sees it.
+"""The dbt project (`dbt_project/`) as Dagster sees it, built on first use.
 
-The manifest is generated, never committed: `dagster dev` parses the project at load
-(`prepare_if_dev`); elsewhere run `make dbt-manifest` (`dagster-dbt project prepare-and-package`)
-before loading the definitions.
+Importing this module does nothing: `dbt_project()` and `dbt_cli()` build (once per process) the
+`DbtProject` and the `DbtCliResource`, and the dbt domain reads the manifest when the code
+location's definitions are built. The manifest is generated, never committed: `dagster dev`
+parses the project when the definitions load (`prepare_if_dev`); elsewhere run `make dbt-manifest`
+(`dagster-dbt project prepare-and-package --file orchestration/dbt_project.py`) first.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -17,24 +21,35 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # What scheduled and UI-launched runs execute. Unit tests check the SQL against fixed inputs, so
 # they run where the SQL changes (`make test`, `dbt build` by hand), as dbt Labs recommends.
 PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test"]
-_VENV_BIN = str(Path(sys.executable).parent)
-
-# dbt is installed beside this interpreter, but the venv is often not activated (make, an IDE):
-# dagster-dbt's preparer looks dbt up on PATH, so this environment's bin goes first on it.
-if (Path(_VENV_BIN) / "dbt").exists() and _VENV_BIN not in os.environ["PATH"].split(os.pathsep):
-    os.environ["PATH"] = _VENV_BIN + os.pathsep + os.environ["PATH"]
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+# The attribute `prepare-and-package` finds the project under (see `__getattr__` below).
+PROJECT_ATTRIBUTE = "project"
 
 
+def _put_dbt_on_path() -> None:
+    """dbt is installed beside this interpreter, but the venv is often not activated (make, an
+    IDE), and dagster-dbt's preparer looks `dbt` up on PATH: this environment's bin goes first
+    on it, for this process and the dbt processes it starts."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if (Path(venv_bin) / "dbt").exists() and venv_bin not in path.split(os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + path
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The project, with dbt resolvable by its preparer and by the resource."""
+    _put_dbt_on_path()
+    return DbtProject(project_dir=DBT_PROJECT_DIR)
+
+
+@functools.cache
 def dbt_cli() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)
+    return DbtCliResource(project_dir=dbt_project())
 
 
 def require_manifest() -> Path:
     """The manifest path, or an error that says how to make it."""
-    path = Path(dbt_project.manifest_path)
+    path = Path(dbt_project().manifest_path)
     if not path.exists():
         raise FileNotFoundError(
             f"The dbt manifest {path} does not exist. Run `make dbt-manifest` (or "
@@ -43,3 +58,16 @@ def require_manifest() -> Path:
             "dbt project when the code location loads."
         )
     return path
+
+
+def __getattr__(name: str) -> Any:
+    # `dagster-dbt project prepare-and-package --file orchestration/dbt_project.py` prepares
+    # every DbtProject among this module's attributes, which it lists with dir() and reads with
+    # getattr(): this hook (PEP 562) builds the project on that read, not at import.
+    if name == PROJECT_ATTRIBUTE:
+        return dbt_project()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), PROJECT_ATTRIBUTE])

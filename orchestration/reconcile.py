@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.landing import EVENTS, published_shards
+from ingestion.landing.layout import Stream, published_shards
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def _csv(path: Path) -> str:
 def landed_lines(landing_root: Path) -> int:
     """Lines in every published event shard (each is one landed copy)."""
     total = 0
-    for shard in published_shards(landing_root, EVENTS):
+    for shard in published_shards(landing_root, Stream.EVENTS):
         with shard.open("rb") as f:
             total += sum(1 for _ in f)
     return total

@@ -22,8 +22,9 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from ingestion.landing import Stream, published_shards
+from ingestion.landing.layout import Stream, published_shards
 from ingestion.settings import landing_root, warehouse_path
+from orchestration.dbt_project import dbt_cli
 
 # The concurrency pool of every step that opens the warehouse (limit 1 in the instance config).
 WAREHOUSE_POOL = "warehouse"
@@ -77,6 +78,19 @@ class WarehouseResource(DuckDBResource):
                 delay = min(delay * 2, 5.0)
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back when it raises
+    (a run killed half-way leaves the warehouse as it was)."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def _locked_error(database: str, exc: Exception, waited: float) -> WarehouseLockedError:
     match = _LOCK_HOLDER.search(str(exc))
     holder = match["holder"] if match else "another process"
@@ -107,8 +121,6 @@ class LandingResource(dg.ConfigurableResource):
 
 def build_resources(home: Path | None = None) -> dict[str, object]:
     """The resources for the data under `home` (default `$RESPAWN_HOME`)."""
-    from orchestration.dbt_project import dbt_cli
-
     return {
         "warehouse": WarehouseResource(database=str(warehouse_path(home))),
         "landing": LandingResource(root=str(landing_root(home))),

@@ -34,8 +34,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 64,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "event_version",
@@ -44,8 +43,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 16,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "event_id",
@@ -54,8 +52,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 128,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "user_id",
@@ -64,8 +61,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 128,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "session_id",
@@ -74,8 +70,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 128,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "timestamp",
@@ -84,8 +79,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 128,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "client_version",
@@ -94,8 +88,7 @@ export const CONTRACT = {
       "values": [],
       "max_length": 64,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     },
     {
       "name": "platform",
@@ -106,8 +99,7 @@ export const CONTRACT = {
       ],
       "max_length": 128,
       "minimum": 0,
-      "maximum": null,
-      "nullable": false
+      "maximum": null
     }
   ],
   "event_types": {
@@ -121,8 +113,7 @@ export const CONTRACT = {
           "values": [],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         },
         {
           "name": "entry_point",
@@ -135,8 +126,7 @@ export const CONTRACT = {
           ],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         }
       ]
     },
@@ -150,8 +140,7 @@ export const CONTRACT = {
           "values": [],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         },
         {
           "name": "match_duration_sec",
@@ -160,8 +149,7 @@ export const CONTRACT = {
           "values": [],
           "max_length": 128,
           "minimum": 0,
-          "maximum": 86400,
-          "nullable": false
+          "maximum": 86400
         },
         {
           "name": "result",
@@ -174,8 +162,7 @@ export const CONTRACT = {
           ],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         },
         {
           "name": "opponent_type",
@@ -187,8 +174,7 @@ export const CONTRACT = {
           ],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         }
       ]
     },
@@ -206,8 +192,7 @@ export const CONTRACT = {
           ],
           "max_length": 128,
           "minimum": 0,
-          "maximum": null,
-          "nullable": false
+          "maximum": null
         },
         {
           "name": "time_since_session_start_sec",
@@ -216,8 +201,7 @@ export const CONTRACT = {
           "values": [],
           "max_length": 128,
           "minimum": 0,
-          "maximum": 604800,
-          "nullable": false
+          "maximum": 604800
         }
       ]
     }

@@ -62,7 +62,6 @@ export interface FieldSpec {
   readonly max_length: number;
   readonly minimum: number;
   readonly maximum: number | null;
-  readonly nullable: boolean;
 }
 
 export type EntryPoint = "lobby" | "matchmaking" | "invite";

@@ -10,4 +10,5 @@ the receive time and lands them durably as JSONL shards (see `ingestion.landing`
     metrics    Prometheus text for GET /metrics
     logs       structured JSON logs to stderr
     command    `respawn serve` itself, signals and worker processes
+    __main__   `python -m ingestion.server`: the same command on its own
 """

@@ -21,7 +21,7 @@ import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from ingestion.landing import Stream
+from ingestion.landing.layout import Stream
 from ingestion.server.committer import GroupCommitter
 from ingestion.server.config import ServerConfig
 from ingestion.server.limits import MAX_FRAME_BYTES

@@ -1,4 +1,5 @@
-"""`respawn serve`: run the ingestor until SIGTERM or SIGINT, then drain and exit 0."""
+"""`respawn serve` (also `python -m ingestion.server`): run the ingestor until SIGTERM or SIGINT,
+then drain and exit 0."""
 
 from __future__ import annotations
 
@@ -9,22 +10,36 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from ingestion.landing import recover_inflight
+from ingestion import usage
+from ingestion.landing.recovery import recover_inflight
 from ingestion.server import logs
-from ingestion.server.config import ConfigError, ServerConfig, add_arguments, from_args
+from ingestion.server.config import ConfigError, ServerConfig, add_arguments, from_args, to_args
 
 log = logging.getLogger("respawn.serve")
 
 
+HELP = "run the WebSocket ingestor"
+DESCRIPTION = (
+    "Receive game events over WebSockets, validate them against the v1 contract and land them "
+    "as JSONL shards under <data dir>/landing."
+)
+
+
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="run the WebSocket ingestor",
-        description="Receive game events over WebSockets, validate them against the v1 "
-        "contract and land them as JSONL shards under <data dir>/landing.",
-    )
+    _arguments(subparsers.add_parser("serve", help=HELP, description=DESCRIPTION))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ingestion.server`: the same command without the `respawn` front."""
+    parser = argparse.ArgumentParser(prog="python -m ingestion.server", description=DESCRIPTION)
+    _arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
     # Set by a supervising `respawn serve --workers N` on the processes it starts.
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
@@ -35,13 +50,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = from_args(args)
     except ConfigError as e:
-        print(f"respawn serve: {e}", file=sys.stderr)
-        return 2
+        return usage.refuse("serve", e)
     logs.configure(config.log_level)
     if args.worker_index is None:
         recover(config)
         if config.workers > 1:
-            return supervise(config)
+            return supervise(config, args.token_file)
     try:
         return asyncio.run(serve(config, worker_index=args.worker_index))
     except OSError as e:  # e.g. the port is taken
@@ -116,18 +130,10 @@ def startup_line(config: ServerConfig, url: str) -> str:
     )
 
 
-def supervise(config: ServerConfig) -> int:
+def supervise(config: ServerConfig, token_file: Path | None) -> int:
     """Run `config.workers` server processes on one port (SO_REUSEPORT; the kernel spreads the
     connections). Each has its own shards (the pid is in their names) and its own /metrics."""
-    argv, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip or arg.startswith("--workers="):
-            skip = False
-            continue
-        skip = arg == "--workers"
-        if not skip:
-            argv.append(arg)
-    base = [sys.executable, "-m", "ingestion.cli", *argv]
+    base = [sys.executable, "-m", "ingestion.server", *to_args(config, token_file)]
     procs = [
         subprocess.Popen([*base, "--workers", "1", "--worker-index", str(i)])
         for i in range(config.workers)

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from ingestion.landing import DEADLETTER, EVENTS, ShardWriter, Stream
+from ingestion.landing.layout import Stream
+from ingestion.landing.writer import ShardWriter
 
 log = logging.getLogger("respawn.serve.committer")
 
@@ -44,8 +45,7 @@ class GroupCommitter:
         self.fsync = fsync
         self._writer_args = {"max_bytes": max_bytes, "max_age_seconds": max_age_seconds}
         self._writers: dict[Stream, ShardWriter] = {
-            stream: ShardWriter(landing_root, stream, **self._writer_args)
-            for stream in (EVENTS, DEADLETTER)
+            stream: ShardWriter(landing_root, stream, **self._writer_args) for stream in Stream
         }
         self._on_commit = on_commit
         self._on_publish = on_publish
@@ -124,7 +124,7 @@ class GroupCommitter:
         # Lines of the same receive hour are joined into one write per stream; a new hour makes
         # the writer publish the previous hour's shard first.
         written: set[Stream] = set()
-        for stream, position in ((EVENTS, 1), (DEADLETTER, 2)):
+        for stream, position in ((Stream.EVENTS, 1), (Stream.DEADLETTER, 2)):
             writer = self._writers[stream]
             run: list[bytes] = []
             run_hour: Hour | None = None

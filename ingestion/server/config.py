@@ -193,6 +193,25 @@ def from_args(args: argparse.Namespace) -> ServerConfig:
     return config
 
 
+def to_args(config: ServerConfig, token_file: Path | None) -> list[str]:
+    """The flags that make `from_args` build `config` again, whatever the environment says
+    (flags win): how a supervising `respawn serve --workers N` starts its workers. The token
+    stays in its file, never on a command line."""
+    args = ["--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir)]
+    if token_file is not None:
+        args += ["--token-file", str(token_file)]
+    # An empty --allowed-origin stands for none, so that RESPAWN_ALLOWED_ORIGINS cannot add any.
+    for origin in config.allowed_origins or ("",):
+        args += ["--allowed-origin", origin]
+    args += ["--durability", config.durability]
+    args += ["--shard-max-bytes", str(config.shard_max_bytes)]
+    args += ["--shard-max-age", repr(config.shard_max_age)]
+    args += ["--max-connections", str(config.max_connections)]
+    args += ["--rate-limit", repr(config.rate_limit), "--rate-burst", str(config.rate_burst)]
+    args += ["--workers", str(config.workers), "--log-level", config.log_level]
+    return args
+
+
 def validate(config: ServerConfig) -> None:
     if not 0 <= config.port <= 65535:
         raise ConfigError(f"--port {config.port} is not a TCP port (0-65535)")

@@ -14,16 +14,8 @@ from typing import Any
 
 import orjson
 
-from ingestion.contract import (
-    VALID,
-    Code,
-    Failure,
-    Verdict,
-    parse_timestamp,
-    validate_event,
-    validate_events,
-)
-from ingestion.landing import LINE_END, LineEncoder, format_ts
+from ingestion.contract import Code, Failure, parse_timestamp, validate_event, validate_events
+from ingestion.landing.lines import FrameLines, deadletter_line, format_ts, frame_lines
 from ingestion.server.limits import MAX_BATCH_EVENTS, MAX_BATCH_ID_LENGTH
 
 _dumps = orjson.dumps
@@ -49,14 +41,10 @@ class FrameRefusal:
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What to write and what to answer for one frame."""
+class Outcome(FrameLines):
+    """What to write (the frame's lines) and what to answer for one frame."""
 
-    events: bytes = b""  # landed lines
-    deadletter: bytes = b""  # dead-letter lines
     reply: bytes = b""  # the ack or error, JSON text
-    valid: int = 0
-    unknown: int = 0
     refused: Counter[str] | None = None  # event refusals by code, when there are some
     error: Code | None = None  # set when the frame was refused as a whole
 
@@ -149,7 +137,6 @@ def land(frame: Frame, raw: str | bytes, received_at: str, connection_id: str) -
 
 
 def _land(frame: Frame, received_at: str, connection_id: str) -> Outcome:
-    encoder = LineEncoder(received_at, connection_id, frame.sent_at, frame.batch_id)
     events = frame.events
     texts = list(map(_dumps, events))  # raises JSONEncodeError beyond 254 levels of nesting
     if len(events) == 1:
@@ -157,14 +144,20 @@ def _land(frame: Frame, received_at: str, connection_id: str) -> Outcome:
     else:
         verdicts = validate_events(events, list(map(len, texts)))
     out = Outcome()
-    valid_prefix = encoder.prefix("valid")
-    if verdicts.count(VALID) == len(verdicts):  # the common case: one join writes every line
-        out.valid = len(texts)
-        if texts:
-            out.events = valid_prefix + (LINE_END + valid_prefix).join(texts) + LINE_END
-        rejected: list[dict[str, Any]] = []
-    else:
-        rejected = _land_mixed(events, texts, verdicts, encoder, out)
+    frame_lines(texts, verdicts, received_at, connection_id, frame.sent_at, frame.batch_id, out)
+    rejected: list[dict[str, Any]] = []
+    if out.rejected:
+        out.refused = Counter(failure.code for _, failure in out.rejected)
+        rejected = [
+            {
+                "index": index,
+                "event_id": _event_id(events[index]),
+                "code": failure.code,
+                "field": failure.field,
+                "message": failure.message,
+            }
+            for index, failure in out.rejected
+        ]
     out.reply = _dumps(
         {
             "type": "ack",
@@ -174,44 +167,6 @@ def _land(frame: Frame, received_at: str, connection_id: str) -> Outcome:
         }
     )
     return out
-
-
-def _land_mixed(
-    events: list[Any],
-    texts: list[bytes],
-    verdicts: list[Verdict],
-    encoder: LineEncoder,
-    out: Outcome,
-) -> list[dict[str, Any]]:
-    parts: list[bytes] = []
-    deadletter: list[bytes] = []
-    rejected: list[dict[str, Any]] = []
-    for index, (event, text, verdict) in enumerate(zip(events, texts, verdicts, strict=True)):
-        if verdict.status == "rejected":
-            failure = verdict.failure
-            assert failure is not None
-            deadletter.append(encoder.deadletter(text.decode(), failure, index))
-            rejected.append(
-                {
-                    "index": index,
-                    "event_id": _event_id(event),
-                    "code": failure.code,
-                    "field": failure.field,
-                    "message": failure.message,
-                }
-            )
-            if out.refused is None:
-                out.refused = Counter()
-            out.refused[failure.code] += 1
-            continue
-        if verdict.status == "valid":
-            out.valid += 1
-        else:
-            out.unknown += 1
-        parts += (encoder.prefix(verdict.status), text, LINE_END)
-    out.events = b"".join(parts)
-    out.deadletter = b"".join(deadletter)
-    return rejected
 
 
 def _event_id(event: Any) -> str | None:
@@ -231,8 +186,9 @@ def refuse(
     failure = refusal.failure
     out = Outcome(error=failure.code)
     if keep:
-        encoder = LineEncoder(received_at, connection_id, None, refusal.batch_id)
-        out.deadletter = encoder.deadletter(raw, failure)
+        out.deadletter = deadletter_line(
+            raw, failure, received_at, connection_id, batch_id=refusal.batch_id
+        )
     out.reply = error_reply(failure, refusal.batch_id)
     return out
 

@@ -14,29 +14,37 @@ import logging
 import time
 import uuid
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from ingestion.contract import Code, Failure
-from ingestion.landing import format_ts, utc_now
+from ingestion.landing.lines import format_ts, utc_now
 from ingestion.server import frames
-from ingestion.server.committer import StorageError
+from ingestion.server.committer import GroupCommitter, StorageError
+from ingestion.server.config import ServerConfig
 from ingestion.server.limits import TokenBucket
+from ingestion.server.metrics import Metrics
 from ingestion.server.wire import send_many
-
-if TYPE_CHECKING:
-    from ingestion.server.app import IngestServer
 
 log = logging.getLogger("respawn.serve.session")
 
 Pending = tuple["asyncio.Future[None] | None", bytes, float]
 
 
+class SessionHost(Protocol):
+    """What a session needs from the server that accepted its connection (`app.IngestServer`)."""
+
+    config: ServerConfig  # the window and the rate limit
+    metrics: Metrics  # counted into
+    committer: GroupCommitter  # lines are submitted to it
+    draining: bool  # the server is shutting down: close with 1001, not 1000
+
+
 class Session:
-    def __init__(self, ws: ServerConnection, server: IngestServer) -> None:
+    def __init__(self, ws: ServerConnection, server: SessionHost) -> None:
         config = server.config
         self.ws = ws
         self.server = server

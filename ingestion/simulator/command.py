@@ -2,6 +2,7 @@
 
 respawn simulate --players 1000 --days 30                  # to ws://127.0.0.1:8765
 respawn simulate --players 150000 --to-landing data/landing  # straight into shards
+respawn simulate --profile casual-mobile --players 20000 --days 120 --to-landing data/landing
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from ingestion import usage
 
 FAULT_FLAGS = (
     ("duplicate", "per event: the client sends it again in an extra frame"),
@@ -46,34 +49,37 @@ def _rollout(text: str) -> float | None:
     return None if text.lower() == "none" else _rate(text)
 
 
+HELP = "simulate players with known churn and send their events"
+DESCRIPTION = (
+    "Simulate a population of players (installs, sessions, matches, rage quits, churn and "
+    "returns) and send their v1 events as web clients would, faults included, to a running "
+    "ingestor; or, with --to-landing, write them straight into published landing shards. Ground "
+    "truth is written to the truth directory."
+)
+
+
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "simulate",
-        help="simulate players with known churn and send their events",
-        description=(
-            "Simulate a population of players (installs, sessions, matches, rage quits, churn "
-            "and returns) and send their v1 events as web clients would, faults included, to a "
-            "running ingestor; or, with --to-landing, write them straight into published "
-            "landing shards. Ground truth is written to the truth directory."
-        ),
-    )
+    p = subparsers.add_parser("simulate", help=HELP, description=DESCRIPTION)
     g = p.add_argument_group("population")
     g.add_argument("--players", type=int, default=1000, help="players (default %(default)s)")
     g.add_argument(
         "--events",
         type=int,
-        default=None,
         help="about this many events: sets --players (measured on a sample of the same flags)",
     )
     g.add_argument("--days", type=int, default=30, help="days simulated (default %(default)s)")
-    g.add_argument(
-        "--start", type=_date, default=None, help="first day, UTC (default: today minus --days)"
-    )
+    g.add_argument("--start", type=_date, help="first day, UTC (default: today minus --days)")
     g.add_argument("--seed", type=int, default=0, help="same seed and flags, same events")
+    g.add_argument(
+        "--profile",
+        choices=("default", "casual-mobile"),
+        default="default",
+        help="kind of game: default (multiplayer web game, daily players) or casual-mobile "
+        "(most new players leave within days, a median of 2 sessions)",
+    )
     g.add_argument(
         "--truth-dir",
         type=Path,
-        default=None,
         help="ground truth output (default $RESPAWN_HOME/truth; beside DIR with --to-landing)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -83,21 +89,18 @@ def register(subparsers: Any) -> None:
         "--to-landing",
         metavar="DIR",
         type=Path,
-        default=None,
         help="write published shards under landing root DIR instead of sending over WebSocket",
     )
-    o.add_argument(
-        "--workers", type=int, default=None, help="--to-landing processes (default: one per core)"
-    )
+    o.add_argument("--workers", type=int, help="--to-landing processes (default: one per core)")
     o.add_argument("--url", default="ws://127.0.0.1:8765", help="ingestor (default %(default)s)")
     o.add_argument(
         "--token",
         default=os.environ.get("RESPAWN_TOKEN"),
         help="bearer token for the Authorization header [RESPAWN_TOKEN]",
     )
-    o.add_argument("--origin", default=None, help="Origin header to send, if the ingestor checks")
+    o.add_argument("--origin", help="Origin header to send, if the ingestor checks")
     o.add_argument("--connections", type=int, default=4, help="WebSocket connections (default 4)")
-    o.add_argument("--rate", type=float, default=None, help="target events per second (all)")
+    o.add_argument("--rate", type=float, help="target events per second (all)")
     o.add_argument("--window", type=int, default=32, help="frames in flight per connection")
     o.add_argument("--ack-timeout", type=float, default=10.0, help="seconds before a resend")
     o.add_argument("--batch-size", type=int, default=50, help="events per envelope (max 500)")
@@ -110,7 +113,6 @@ def register(subparsers: Any) -> None:
             dest=name,
             metavar="RATE",
             type=_rate,
-            default=None,
             help=help_text,
         )
     f.add_argument(
@@ -141,6 +143,7 @@ def build_config(args: argparse.Namespace) -> Any:
         seed=args.seed,
         faults=faults,
         batch_size=args.batch_size,
+        profile=args.profile,
     )
     if args.events is not None:
         from ingestion.simulator.players import events_per_player
@@ -165,12 +168,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = build_config(args)
     except ValueError as e:
-        print(f"respawn simulate: {e}", file=sys.stderr)
-        return 2
+        return usage.refuse("simulate", e)
     if args.truth_dir is not None:
         truth_dir = args.truth_dir
     elif args.to_landing is not None:
-        truth_dir = args.to_landing.resolve().parent / "truth"
+        truth_dir = truth_root(args.to_landing.resolve().parent)
     else:
         truth_dir = truth_root()
     return run_simulation(cfg, args, truth_dir)

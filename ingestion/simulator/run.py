@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from ingestion.landing import EVENTS, published_shards
+from ingestion.landing.layout import Stream, published_shards
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
 from ingestion.simulator.players import iter_players
@@ -77,7 +77,9 @@ def run_simulation(cfg: SimConfig, args: argparse.Namespace, truth_dir: Path) ->
     if args.to_landing is not None:
         mode = "landing"
         landing_root = args.to_landing.resolve()
-        existing = len(published_shards(landing_root, EVENTS)) if landing_root.exists() else 0
+        existing = (
+            len(published_shards(landing_root, Stream.EVENTS)) if landing_root.exists() else 0
+        )
         if existing:
             print(
                 f"respawn simulate: note: {landing_root} already holds {existing} shards; the new "

@@ -2,10 +2,10 @@
 
 Each frame is "received" at its true send time plus network latency (offline sessions hours
 later), so lines land in the receive-time partitions a real ingestor would have used: a 30-day
-run fills 30 daily partitions. Lines are encoded by `ingestion.landing` (`LineEncoder`, byte for
-byte `event_line`; dead letters with the contract's own failure) and written through
-`ShardWriter`. A frame whose
-connection dropped lands twice, the resend on a new connection, as it would through a server.
+run fills 30 daily partitions. A frame's lines are made by `ingestion.landing.lines.frame_lines`,
+the function the ingestor calls (dead letters with the contract's own failure), and written
+through `ShardWriter`. A frame whose connection dropped lands twice, the resend on a new
+connection, as it would through a server.
 
 Players are split into contiguous index ranges, one per worker process; each worker keeps one
 shard writer per (stream, hour) and buffers lines in memory between writes. The set of lines
@@ -25,6 +25,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,14 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from ingestion.contract import validate_event
-from ingestion.landing import DEADLETTER, EVENTS, LINE_END, LineEncoder, ShardWriter, Stream
+from ingestion.contract import VALID, Verdict, validate_event
+from ingestion.landing.layout import Stream
+from ingestion.landing.lines import frame_lines
+from ingestion.landing.writer import ShardWriter
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
 from ingestion.simulator.events import server_ts
 from ingestion.simulator.players import iter_players
-from ingestion.simulator.population import install_days
 from ingestion.simulator.summary import Counts
 from ingestion.simulator.truth import HEADERS, TruthParts, TruthWriter
 
@@ -133,54 +135,61 @@ def land_frame(frame: Frame, shards: HourShards, counts: Counts) -> None:
         counts.dropped_connections += 1
         counts.retried_frames += 1
         counts.retried_events += len(frame.events)
-    batch_id, bad, events = frame.batch_id, frame.bad, frame.events
-    dumps = orjson.dumps
+    events = frame.events
+    texts = list(map(orjson.dumps, events))
+    verdicts = [VALID] * len(events)  # the simulator's own events pass the contract...
+    for i in frame.bad:  # ...but the malformed ones it made, which the ingestor would refuse
+        verdicts[i] = _refused(events[i])
     n = len(events)
     for send_ms, received_us, connection_id in copies:
-        # One encoder per copy: the server fields are encoded once, each line is then the
-        # prefix, the event's JSON and the end: byte for byte `event_line` (landing.py).
-        encoder = LineEncoder(
-            server_ts(received_us), connection_id, frame.sent_at(send_ms), batch_id
+        lines = frame_lines(
+            texts,
+            verdicts,
+            server_ts(received_us),
+            connection_id,
+            frame.sent_at(send_ms),
+            frame.batch_id,
         )
-        valid = encoder.prefix("valid")
         counts.events_sent += n
         shards.buffered += n
-        if not bad:  # nearly always: the frame's lines in one go
-            shards.buffer(EVENTS, received_us).extend(
-                [valid + dumps(event) + LINE_END for event in events]
-            )
-            counts.landed_lines += n
-            counts.acked += n
-            continue
-        for i, event in enumerate(events):
-            if i in bad:
-                failure = validate_event(event).failure
-                assert failure is not None, "a malformed event passed the contract"
-                line = encoder.deadletter(dumps(event).decode(), failure, i)
-                shards.buffer(DEADLETTER, received_us).append(line)
-                counts.deadletter_lines += 1
+        if lines.events:
+            shards.buffer(Stream.EVENTS, received_us).append(lines.events)
+        accepted = lines.valid + lines.unknown
+        counts.landed_lines += accepted
+        counts.acked += accepted
+        if lines.rejected:
+            shards.buffer(Stream.DEADLETTER, received_us).append(lines.deadletter)
+            counts.deadletter_lines += len(lines.rejected)
+            for _, failure in lines.rejected:
                 counts.refused[str(failure.code)] += 1
-            else:
-                shards.buffer(EVENTS, received_us).append(valid + dumps(event) + LINE_END)
-                counts.landed_lines += 1
-                counts.acked += 1
 
 
-def _simulate_range(
-    cfg: SimConfig,
-    landing_root: Path,
-    lo: int,
-    hi: int,
-    start: datetime,
-    part_dir: Path,
-    on_progress: Callable[[int, int], None],
-) -> Counts:
-    """Simulate and land players [lo, hi); their truth rows go to files in `part_dir`."""
+def _refused(event: Any) -> Verdict:
+    verdict = validate_event(event)
+    assert verdict.failure is not None, "a malformed event passed the contract"
+    return verdict
+
+
+@dataclass(frozen=True)
+class PlayerRange:
+    """One worker's share of a run: players [lo, hi), landed under `landing_root` by shard
+    writers named with `start`, their truth rows written to files in `part_dir`."""
+
+    cfg: SimConfig
+    landing_root: Path
+    lo: int
+    hi: int
+    start: datetime
+    part_dir: Path
+
+
+def _simulate_range(task: PlayerRange, on_progress: Callable[[int, int], None]) -> Counts:
+    """Simulate and land one range of players."""
+    cfg = task.cfg
     counts = Counts()
-    shards = HourShards(landing_root, start)
+    shards = HourShards(task.landing_root, task.start)
     truth = TruthParts()
-    installs = install_days(cfg.players, cfg.days, cfg.seed)
-    files = {name: (part_dir / name).open("w", newline="") for name in HEADERS}
+    files = {name: (task.part_dir / name).open("w", newline="") for name in HEADERS}
 
     def report(done: int) -> None:
         for name, text in truth.take().items():
@@ -189,7 +198,7 @@ def _simulate_range(
 
     try:
         done = 0
-        for life, delivery in iter_players(cfg, lo, hi, installs):
+        for life, delivery in iter_players(cfg, task.lo, task.hi):
             counts.add_player(life, delivery)
             truth.add(life, delivery)
             for frame in delivery.frames:
@@ -206,22 +215,12 @@ def _simulate_range(
     return counts
 
 
-def _worker(
-    cfg: SimConfig,
-    landing_root: Path,
-    lo: int,
-    hi: int,
-    start: datetime,
-    part_dir: Path,
-    progress: Any,
-    slot: int,
-    results: Any,
-) -> None:
+def _worker(task: PlayerRange, progress: Any, slot: int, results: Any) -> None:
     def on_progress(players: int, events: int) -> None:
         progress[2 * slot], progress[2 * slot + 1] = players, events
 
     try:
-        counts = _simulate_range(cfg, landing_root, lo, hi, start, part_dir, on_progress)
+        counts = _simulate_range(task, on_progress)
         results.put((slot, "ok", counts))
     except BaseException:
         results.put((slot, "error", traceback.format_exc()))
@@ -255,17 +254,19 @@ def run_to_landing(
     try:
         for w in range(workers):
             (part_root / str(w)).mkdir(parents=True, exist_ok=True)
-            args = (cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w))
+            task = PlayerRange(
+                cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w)
+            )
             if workers == 1:  # no process to fork: simpler to debug, same output
 
                 def on_progress(players: int, events: int) -> None:
                     bar.n = players
                     bar.set_postfix(events=f"{events:,}")
 
-                outcomes[w] = _simulate_range(*args, on_progress)
+                outcomes[w] = _simulate_range(task, on_progress)
                 break
             proc = ctx.Process(
-                target=_worker, args=(*args, progress, w, results), name=f"simulate-{w}"
+                target=_worker, args=(task, progress, w, results), name=f"simulate-{w}"
             )
             proc.start()
             procs.append(proc)

@@ -4,6 +4,7 @@ clients, the Dagster definitions the UI loads, a DuckDB file."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shutil
@@ -14,11 +15,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingestion.settings import landing_root, respawn_home, truth_root
+from ingestion.simulator import command
 
 MARKER = ".respawn-demo"
 INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml"
 # What a previous demo left in its home, cleared so that the report describes this run only.
-_DEMO_OUTPUTS = ("landing", "truth", "models", "logs", "warehouse.duckdb", "warehouse.duckdb.wal")
+_DEMO_OUTPUTS = (
+    "landing",
+    "truth",
+    "models",
+    "logs",
+    "exports",
+    "warehouse.duckdb",
+    "warehouse.duckdb.wal",
+)
 
 
 def _step(n: int, total: int, text: str) -> None:
@@ -59,6 +69,14 @@ def simulate_argv(
     ]  # fmt: skip
 
 
+def simulate(argv: list[str]) -> int:
+    """`respawn simulate` with these arguments, run by the simulator's own command module (the
+    demo is itself a `respawn` subcommand: it does not call back into the command line)."""
+    parser = argparse.ArgumentParser(prog="respawn")
+    command.register(parser.add_subparsers())
+    return command.run(parser.parse_args(argv))
+
+
 def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> int:
     home = (home or respawn_home()).resolve()
     os.environ["RESPAWN_HOME"] = str(home)  # the Dagster resources and dbt profile read it
@@ -70,8 +88,7 @@ def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> in
     if not (dagster_home / "dagster.yaml").exists():  # the pool settings `make dev` uses too
         shutil.copy(INSTANCE_CONFIG, dagster_home / "dagster.yaml")
 
-    from ingestion.cli import main as respawn_cli
-    from ingestion.server.process import Ingestor, free_port
+    from orchestration.demo.ingestor import Ingestor, free_port
 
     _step(1, total, f"starting the ingestor (landing in {landing_root(home)})")
     ingestor = Ingestor(data_dir=home, port=free_port(), token=secrets.token_urlsafe(16))
@@ -80,7 +97,7 @@ def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> in
     try:
         _step(2, total, f"simulating {players:,} players over {days} days through the WebSocket")
         start = (datetime.now(UTC) - timedelta(days=days)).date()
-        code = respawn_cli(
+        code = simulate(
             simulate_argv(players, days, start, seed, ingestor.url, str(ingestor.token), home)
         )
         if code != 0:
@@ -93,12 +110,12 @@ def run_demo(players: int, days: int, seed: int, home: Path | None = None) -> in
 
     from orchestration.demo.materialize import materialize_everything
 
-    _step(4, total, "materializing the asset graph through Dagster (load → events → dbt → ML)")
-    materialized = materialize_everything(home)
+    _step(4, total, "running the Dagster jobs (load → events → dbt → ML → exports)")
+    runs = materialize_everything(home)
 
     from orchestration.demo.report import print_report
 
     _step(5, total, "report")
-    ok = print_report(home)
+    ok = print_report(home, runs.run_ids, runs.failed)
     print(f"\nDemo finished in {time.monotonic() - started:,.0f} s.")
-    return 0 if ok and materialized else 1
+    return 0 if ok and runs.ok else 1

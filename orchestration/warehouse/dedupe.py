@@ -19,16 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.validation import VALIDATED_COLUMNS, ValidationReport, validate_events
-from orchestration.warehouse.raw_schema import EVENT_COLUMNS, create_raw_tables
+from orchestration.warehouse.raw_schema import EVENT_COLUMNS, IN_DAYS
+from orchestration.warehouse.validation import VALIDATED_COLUMNS, ValidationReport, validate_events
 
-_DAYS = "(select unnest($days::date[]))"
 _ORDER = "received_at, shard_path, line_number"
 
 
 @dataclass
 class MergeOutcome:
-    days: list[date]
     affected_ids: int
     events_written: int
     events_replaced: int  # rows of these ids that were in raw.events before the merge
@@ -43,8 +41,8 @@ def merge_events(
     now: datetime,
     validate: Callable[[pd.DataFrame], ValidationReport] = validate_events,
 ) -> MergeOutcome:
-    """Merge the copies loaded for `days` into raw.events. Runs inside the caller's transaction."""
-    create_raw_tables(con)
+    """Merge the copies loaded for `days` into raw.events. Runs inside the caller's transaction,
+    on the raw tables the step created (`create_raw_tables`)."""
     params = {"days": days}
     stamp = now.replace(tzinfo=None)
     con.execute(
@@ -52,8 +50,8 @@ def merge_events(
         create or replace temp table _affected as
         select distinct event_id from (
             -- a kept copy is one of these raw_events rows (raw.events is a view of them)
-            select event_id from raw.raw_events where receive_date in {_DAYS}
-            union all select event_id from raw.quarantined_events where receive_date in {_DAYS}
+            select event_id from raw.raw_events where {IN_DAYS}
+            union all select event_id from raw.quarantined_events where {IN_DAYS}
         ) where event_id is not null
         """,
         params,
@@ -70,7 +68,7 @@ def merge_events(
         group by event_id
         union all
         select null, rowid, 1 from raw.raw_events
-        where event_id is null and receive_date in {_DAYS}
+        where event_id is null and {IN_DAYS}
         """,
         params,
     )
@@ -119,7 +117,7 @@ def merge_events(
         f"""
         delete from raw.quarantined_events
         where event_id in (select event_id from _affected)
-           or (event_id is null and receive_date in {_DAYS})
+           or (event_id is null and {IN_DAYS})
         """,
         params,
     )
@@ -151,7 +149,6 @@ def merge_events(
     con.execute("drop table _kept")
     con.execute("drop table _affected")
     return MergeOutcome(
-        days=list(days),
         affected_ids=affected,
         events_written=written,
         events_replaced=replaced,

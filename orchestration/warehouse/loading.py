@@ -24,11 +24,14 @@ import dagster as dg
 import pandas as pd
 
 from ingestion.contract import ALL_FIELDS, BASE_FIELDS, FieldSpec
+from ingestion.landing.layout import Stream
+from ingestion.landing.lines import DEADLETTER_LINE_COLUMNS, EVENT_LINE_COLUMNS, LogicalType
 from orchestration.warehouse.raw_schema import (
     DEADLETTER_COLUMNS,
     EVENT_COLUMNS,
     FIELD_OWNERS,
-    create_raw_tables,
+    IN_DAYS,
+    column_name,
 )
 from orchestration.warehouse.shards import LoadPlan, Shard, sha256_file
 
@@ -36,28 +39,18 @@ _CHUNK = 4 * 1024 * 1024
 _JSON_TYPES = {"boolean": "BOOLEAN", "integer": "BIGINT"}
 _BASE_NAMES = {spec.name for spec in BASE_FIELDS}
 
-# The server's fields of a landed line, and of a dead-letter line (layout: ingestion.landing).
-_EVENT_LINE_COLUMNS = {
-    "received_at": "VARCHAR",
-    "sent_at": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "connection_id": "VARCHAR",
-    "status": "VARCHAR",
-    "event": "JSON",
-}
-_DEADLETTER_LINE_COLUMNS = {
-    "received_at": "VARCHAR",
-    "sent_at": "VARCHAR",
-    "batch_id": "VARCHAR",
-    "connection_id": "VARCHAR",
-    "index": "BIGINT",
-    "failure": "STRUCT(code VARCHAR, field VARCHAR, message VARCHAR)",
-    "raw": "VARCHAR",
-}
+_DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "json": "JSON"}
 
 
-def _duckdb_struct(columns: dict[str, str]) -> str:
-    return "{" + ", ".join(f"'{name}': '{dtype}'" for name, dtype in columns.items()) + "}"
+def _duckdb_type(logical: LogicalType) -> str:
+    if isinstance(logical, str):
+        return _DUCKDB_TYPES[logical]
+    return f"STRUCT({', '.join(f'{name} {_duckdb_type(t)}' for name, t in logical.items())})"
+
+
+def _duckdb_struct(columns: dict[str, LogicalType]) -> str:
+    """`read_json`'s `columns` argument for the columns of one kind of landed line."""
+    return "{" + ", ".join(f"'{name}': '{_duckdb_type(t)}'" for name, t in columns.items()) + "}"
 
 
 def _utc(expr: str) -> str:
@@ -69,8 +62,8 @@ def _typed_field(spec: FieldSpec) -> str:
     value = f'e."{spec.name}"'
     if spec.kind == "integer":
         value = f"try_cast({value} as integer)"
-    if spec.name == "timestamp":
-        return f"{_utc(value)} as client_ts"
+    if column_name(spec) != spec.name:  # the client's `timestamp`, typed as `client_ts`
+        return f"{_utc(value)} as {column_name(spec)}"
     if spec.name in _BASE_NAMES:
         return f"{value} as {spec.name}"
     owners = ", ".join(f"'{name}'" for name in FIELD_OWNERS[spec.name])
@@ -92,7 +85,7 @@ def _event_select() -> str:
     return f"""
         with scanned as (
             select *, row_number() over () as scan_order
-            from read_json($files, columns={_duckdb_struct(_EVENT_LINE_COLUMNS)},
+            from read_json($files, columns={_duckdb_struct(EVENT_LINE_COLUMNS)},
                            format='newline_delimited', filename=true)
         ),
         parsed as (
@@ -110,7 +103,7 @@ def _deadletter_select() -> str:
     return f"""
         with scanned as (
             select *, row_number() over () as scan_order
-            from read_json($files, columns={_duckdb_struct(_DEADLETTER_LINE_COLUMNS)},
+            from read_json($files, columns={_duckdb_struct(DEADLETTER_LINE_COLUMNS)},
                            format='newline_delimited', filename=true)
         )
         select {_utc("received_at")}, {_utc("sent_at")}, batch_id, connection_id,
@@ -122,8 +115,8 @@ def _deadletter_select() -> str:
 
 
 _TARGETS = {
-    "events": ("raw_events", EVENT_COLUMNS, _event_select),
-    "deadletter": ("deadletter_events", DEADLETTER_COLUMNS, _deadletter_select),
+    Stream.EVENTS: ("raw_events", EVENT_COLUMNS, _event_select),
+    Stream.DEADLETTER: ("deadletter_events", DEADLETTER_COLUMNS, _deadletter_select),
 }
 
 
@@ -145,17 +138,15 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
     """Load the plan's shards into their table and the manifest. Runs inside the caller's
     transaction: a failure anywhere leaves both as they were."""
     table, columns, select = _TARGETS[plan.stream]
-    create_raw_tables(con)
     days = list(plan.days)
     removed = 0
     if plan.replace:
         removed = con.execute(
-            f"delete from raw.{table} where receive_date in (select unnest(?::date[]))", [days]
+            f"delete from raw.{table} where {IN_DAYS}", {"days": days}
         ).fetchall()[0][0]
         con.execute(
-            "delete from raw.loaded_shards where stream = ? "
-            "and receive_date in (select unnest(?::date[]))",
-            [plan.stream, days],
+            f"delete from raw.loaded_shards where stream = $stream and {IN_DAYS}",
+            {"stream": plan.stream, "days": days},
         )
     shards = plan.to_load
     rows = 0

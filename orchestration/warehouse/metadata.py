@@ -1,4 +1,5 @@
-"""Metadata shown on each materialization: column schemas, time ranges, preview tables."""
+"""How the `raw.*` tables look in the UI: their asset specs (described columns), and the metadata
+of each materialization (time ranges, row counts, previews)."""
 
 from __future__ import annotations
 
@@ -7,37 +8,37 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.warehouse.raw_schema import COLUMN_DESCRIPTIONS
+from orchestration.owners import DATA_ENGINEERING
+from orchestration.table_metadata import column_schema, table_metadata
+from orchestration.warehouse.raw_schema import (
+    COLUMN_DESCRIPTIONS,
+    IN_DAYS,
+    RAW_SCHEMA,
+    TABLE_DESCRIPTIONS,
+)
 
 PREVIEW_ROWS = 5
 # The event columns a preview shows (the payload is too wide for a table cell).
 EVENT_PREVIEW = (
     "event_name, event_id, user_id, client_ts, received_at, status, shard_path, line_number"
 )
-_CELL_CHARS = 40
 
 
-def column_schema(columns: dict[str, str]) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(name, dtype.lower(), description=COLUMN_DESCRIPTIONS.get(name))
-            for name, dtype in columns.items()
-        ]
+def raw_table_spec(
+    key: dg.AssetKey, table: str, columns: dict[str, str], **spec: Any
+) -> dg.AssetSpec:
+    """The asset of the table `raw.<table>` (data engineering's), described as `raw_schema`
+    describes it and its columns; `spec` is the rest of the `AssetSpec` (group, kinds, ...)."""
+    return dg.AssetSpec(
+        key,
+        description=TABLE_DESCRIPTIONS[table],
+        owners=DATA_ENGINEERING,
+        metadata={
+            "dagster/table_name": f"{RAW_SCHEMA}.{table}",
+            "dagster/column_schema": column_schema(columns, COLUMN_DESCRIPTIONS),
+        },
+        **spec,
     )
-
-
-def markdown_table(header: list[str], rows: list[tuple[Any, ...]]) -> str:
-    """A small markdown table; long cells are cut and `|` escaped so the table stays a table."""
-
-    def cell(value: Any) -> str:
-        text = "" if value is None else str(value)
-        if len(text) > _CELL_CHARS:
-            text = text[: _CELL_CHARS - 1] + "…"
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def preview(con: Any, sql: str, params: Any = None) -> dg.MetadataValue:
@@ -47,14 +48,13 @@ def preview(con: Any, sql: str, params: Any = None) -> dg.MetadataValue:
     rows = result.fetchall()
     if not rows:
         return dg.MetadataValue.md("_no rows_")
-    return dg.MetadataValue.md(markdown_table(header, rows))
+    return table_metadata(header, rows)
 
 
 def day_stats(con: Any, table: str, column: str, days: list[date]) -> dict[str, Any]:
     """Row count and time range of `table` over the receive dates `days`."""
     rows, first, last = con.execute(
-        f"select count(*), min({column}), max({column}) from {table} "
-        "where receive_date in (select unnest($days::date[]))",
+        f"select count(*), min({column}), max({column}) from {table} where {IN_DAYS}",
         {"days": days},
     ).fetchall()[0]
     stats: dict[str, Any] = {"dagster/row_count": dg.MetadataValue.int(rows)}

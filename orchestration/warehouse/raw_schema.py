@@ -13,18 +13,22 @@ from ingestion.contract import ALL_FIELDS, EVENT_TYPES, FieldSpec
 
 RAW_SCHEMA = "raw"
 
-_DUCKDB_TYPES = {"boolean": "BOOLEAN", "integer": "INTEGER"}
+# Every raw table is partitioned by `receive_date`: a statement about some partitions binds their
+# dates as the named parameter `$days` (a list of dates) and filters with `where {IN_DAYS}`.
+IN_DAYS = "receive_date in (select unnest($days::date[]))"
+
+_DUCKDB_TYPES = {"boolean": "BOOLEAN", "integer": "INTEGER", "timestamp": "TIMESTAMP"}
 
 
-def _contract_column(spec: FieldSpec) -> tuple[str, str]:
-    if spec.name == "timestamp":  # typed as client_ts; the text as sent is kept beside it
-        return ("client_ts", "TIMESTAMP")
-    return (spec.name, _DUCKDB_TYPES.get(spec.kind, "VARCHAR"))
+def column_name(spec: FieldSpec) -> str:
+    """The typed column of a contract field: its name, but `timestamp` is typed as `client_ts`
+    (the text as sent is kept beside it as `client_timestamp`)."""
+    return "client_ts" if spec.name == "timestamp" else spec.name
 
 
 # name -> DuckDB type, in table order
 EVENT_COLUMNS: dict[str, str] = {
-    **dict(_contract_column(spec) for spec in ALL_FIELDS),
+    **{column_name(spec): _DUCKDB_TYPES.get(spec.kind, "VARCHAR") for spec in ALL_FIELDS},
     "client_timestamp": "VARCHAR",
     "status": "VARCHAR",
     "payload": "JSON",
@@ -38,7 +42,7 @@ EVENT_COLUMNS: dict[str, str] = {
 }
 
 COLUMN_DESCRIPTIONS: dict[str, str] = {
-    **{_contract_column(spec)[0]: spec.description for spec in ALL_FIELDS},
+    **{column_name(spec): spec.description for spec in ALL_FIELDS},
     "client_ts": "Client-side event time (`timestamp`), converted to naive UTC.",
     "client_timestamp": "The client's `timestamp` exactly as sent.",
     "status": "`valid` for a known v1 event; `unknown` when its name or version is newer than "
@@ -158,6 +162,25 @@ COLUMN_DESCRIPTIONS.update(
         "quarantined_at": "When the row was quarantined (UTC).",
     }
 )
+
+
+# What each table (or view) Dagster owns in `raw` holds: the description of its asset.
+TABLE_DESCRIPTIONS: dict[str, str] = {
+    "raw_events": "Every landed copy of every accepted event (`raw.raw_events`), one row per line "
+    "of the day's published shards: typed v1 columns, the full client event as `payload`, server "
+    "receive time, shard path and line number. Duplicates are kept here; `events` "
+    "deduplicates them.",
+    "deadletter_events": "Lines the ingestor refused (`raw.deadletter_events`): the raw text, the "
+    "stable failure code, field and message, receive time, shard path and line number.",
+    "events": "One row per event_id across all receive dates (`raw.events`): the earliest "
+    "received copy wins (ties by shard path, then line), whatever the order partitions are "
+    "loaded in. Only rows that pass the v1 pandera contract. The dbt source `respawn.events`.",
+    "event_id_conflicts": "Copies of an event_id whose payload differs from the kept one "
+    "(`raw.event_id_conflicts`): a client bug or a forged id, recorded, never merged.",
+    "quarantined_events": "Kept copies that broke the v1 pandera contract "
+    "(`raw.quarantined_events`), with the rules they failed; they are kept out of `events` and "
+    "so out of the marts.",
+}
 
 
 # `raw.events` is the kept copies of `raw.raw_events`, with exactly the event columns: a view,

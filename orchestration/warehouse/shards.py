@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.landing import Stream, published_shards, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
 
 _CHUNK = 4 * 1024 * 1024
 

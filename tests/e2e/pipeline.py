@@ -3,13 +3,14 @@ location (`build_definitions`, public job and asset names only), and reads of th
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from ingestion.landing import EVENTS, published_shards, read_lines, shard_day
+from ingestion.landing.layout import Stream, published_shards, shard_day
+from ingestion.landing.lines import read_lines
 from ingestion.settings import landing_root, truth_root, warehouse_path
+from orchestration.reconcile import Check, reconcile
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-s3cret"
@@ -33,7 +36,7 @@ def history_start(days: int) -> str:
 
 
 def simulate_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ingestion.cli", "simulate", "--no-progress", *args]
+    return [sys.executable, "-m", "orchestration.cli", "simulate", "--no-progress", *args]
 
 
 def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:
@@ -52,8 +55,9 @@ def simulate(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[
 
 def simulate_to_landing(
     home: Path, players: int, days: int, seed: int, start: date = date(2026, 1, 1)
-) -> None:
-    """Published shards in `home`'s landing, spread over the receive dates of the history."""
+) -> list[date]:
+    """Published shards in `home`'s landing, spread over the receive dates of the history; the
+    receive dates landed so far."""
     simulate(
         "--players", str(players),
         "--days", str(days),
@@ -62,10 +66,11 @@ def simulate_to_landing(
         "--to-landing", str(landing_root(home)),
         "--truth-dir", str(truth_root(home)),
     )  # fmt: skip
+    return landed_days(home)
 
 
 def landed_days(home: Path) -> list[date]:
-    return sorted({shard_day(p) for p in published_shards(landing_root(home), EVENTS)})
+    return sorted({shard_day(p) for p in published_shards(landing_root(home), Stream.EVENTS)})
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def landed_copies(home: Path, day: date | None = None) -> list[Copy]:
     """Every line of the published event shards, read from the files themselves."""
     root = landing_root(home)
     copies = []
-    for shard in published_shards(root, EVENTS, day):
+    for shard in published_shards(root, Stream.EVENTS, day):
         rel = shard.relative_to(root).as_posix()
         for n, line in enumerate(read_lines(shard), start=1):
             received = datetime.fromisoformat(line["received_at"]).astimezone(UTC)
@@ -100,12 +105,14 @@ class Pipeline:
 
     home: Path
     instance: dg.DagsterInstance
-    defs: dg.Definitions = field(init=False)
 
-    def __post_init__(self) -> None:
+    @functools.cached_property
+    def defs(self) -> dg.Definitions:
+        """Built on first use, as Dagster builds them when it loads the code location: the
+        partitions start on the first day landed by then."""
         from orchestration.definitions import build_definitions
 
-        self.defs = build_definitions(self.home)
+        return build_definitions(self.home)
 
     @property
     def load_job(self) -> dg.JobDefinition:
@@ -156,6 +163,13 @@ def warehouse(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def reconciliation(home: Path, truth: Path | None = None, *, marts: bool = True) -> list[Check]:
+    """The reconciliation checks of `home`'s warehouse against its landing and its truth (by
+    default the simulator's in `home`)."""
+    with warehouse(home) as con:
+        return reconcile(con, landing_root(home), truth or truth_root(home), marts=marts)
 
 
 def query(home: Path, sql: str, params: object = None) -> list[tuple[Any, ...]]:

@@ -18,8 +18,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from ingestion.landing import EVENTS, format_ts, published_shards, read_lines
-from ingestion.server.process import Ingestor, running_ingestor
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.landing.lines import format_ts, read_lines
 from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     TOKEN,
@@ -30,6 +30,7 @@ from tests.e2e.pipeline import (
     query,
     simulate_to_landing,
 )
+from tests.support.ingestor import Ingestor, running_ingestor
 
 RESENT = 40
 
@@ -64,11 +65,10 @@ def earliest_landed(home: Path) -> dict[str, Copy]:
 def test_a_day_backfilled_after_later_days_keeps_the_earliest_copy_and_reaches_the_marts(
     home: Path, pipeline: Pipeline
 ) -> None:
-    simulate_to_landing(home, players=50, days=4, seed=31)
-    first: date = landed_days(home)[0]
+    first: date = simulate_to_landing(home, players=50, days=4, seed=31)[0]
     day_one = {
         line["event"]["event_id"]: line["event"]
-        for shard in published_shards(landing_root(home), EVENTS, first)
+        for shard in published_shards(landing_root(home), Stream.EVENTS, first)
         for line in read_lines(shard)
     }
     originals = list(day_one.values())[:RESENT]

@@ -15,21 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import inflight_shards, parse_shard_name, published_path
-from ingestion.server.process import Ingestor, running_ingestor
+from ingestion.landing.layout import inflight_shards, parse_shard_name, published_path
 from ingestion.settings import landing_root, truth_root
 from ingestion.simulator.truth import ACKS, read_csv
-from orchestration.reconcile import reconcile
 from tests.e2e.pipeline import (
     REPO,
     TOKEN,
     Pipeline,
     copies_per_event,
     history_start,
+    reconciliation,
     scalar,
     simulate_command,
-    warehouse,
 )
+from tests.support.ingestor import Ingestor, running_ingestor
 
 KILLS = 4
 ACCEPTED_BEFORE_KILL = 300  # events each server process accepts before it is killed
@@ -124,7 +123,6 @@ def test_sigkilled_ingestor_loses_no_acknowledged_event_and_retried_copies_are_d
     assert scalar(home, "select count(*) from raw.raw_events") == sum(landed.values())
     assert scalar(home, "select count(*) from raw.events") == len(landed)
     assert scalar(home, "select count(distinct event_id) from raw.events") == len(landed)
-    with warehouse(home) as con:
-        checks = reconcile(con, landing_root(home), truth, marts=False)
+    checks = reconciliation(home, truth, marts=False)
     assert [c.line() for c in checks if not c.ok] == []
     assert len(checks) == 5

@@ -17,16 +17,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ingestion.landing import EVENTS, published_shards
-from ingestion.settings import landing_root, truth_root
-from orchestration.reconcile import reconcile
+from ingestion.landing.layout import Stream, published_shards
+from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     Pipeline,
     fingerprint,
     landed_copies,
+    reconciliation,
     scalar,
     simulate_to_landing,
-    warehouse,
 )
 from tests.support.dagster_job import launch_job
 
@@ -78,7 +77,7 @@ def test_a_load_killed_mid_partition_leaves_the_warehouse_as_before_and_the_next
     assert big_lines > 15_000
 
     proc = launch_load(big, home, tmp_path / "dagster_home")
-    kill_while_reading(proc, landing_root(home) / EVENTS / f"dt={big.isoformat()}")
+    kill_while_reading(proc, landing_root(home) / Stream.EVENTS / f"dt={big.isoformat()}")
     assert proc.returncode == -signal.SIGKILL
     killed = fingerprint(home, LOAD_TABLES + MERGE_TABLES)
 
@@ -101,7 +100,5 @@ def test_a_load_killed_mid_partition_leaves_the_warehouse_as_before_and_the_next
         home,
         "select count(*) from raw.loaded_shards where stream = 'events' and receive_date = ?",
         [big],
-    ) == len(published_shards(landing_root(home), EVENTS, big))
-    with warehouse(home) as con:
-        checks = reconcile(con, landing_root(home), truth_root(home))
-    assert [c.line() for c in checks if not c.ok] == []
+    ) == len(published_shards(landing_root(home), Stream.EVENTS, big))
+    assert [c.line() for c in reconciliation(home) if not c.ok] == []

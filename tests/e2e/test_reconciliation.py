@@ -16,12 +16,14 @@ import duckdb
 import orjson
 import pytest
 
-from ingestion.server.process import running_ingestor
 from ingestion.settings import landing_root, truth_root, warehouse_path
 from orchestration.reconcile import Check, reconcile
-from tests.e2e.pipeline import TOKEN, Pipeline, history_start, simulate, warehouse
+from tests.e2e.pipeline import TOKEN, Pipeline, history_start, reconciliation, simulate
+from tests.support.ingestor import running_ingestor
 
 PLAYERS, DAYS, SEED = 60, 20, 7
+# Every test reads one run: an ingestor, simulated clients with faults, the whole graph.
+pytestmark = pytest.mark.slow
 
 
 @dataclass
@@ -35,6 +37,10 @@ class Reconciled:
     def check(self, name: str) -> Check:
         assert name in self.checks, f"reconcile() has no check {name!r}: {list(self.checks)}"
         return self.checks[name]
+
+    def assert_ok(self, name: str) -> None:
+        check = self.check(name)
+        assert check.ok, check.line()
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +63,7 @@ def reconciled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reconciled]
         pipeline = Pipeline(home, instance)
         days = pipeline.load_every_landed_day()
         marts = pipeline.build_marts()
-        with warehouse(home) as con:
-            checks = reconcile(con, landing_root(home), truth_root(home))
+        checks = reconciliation(home)
         yield Reconciled(
             home,
             orjson.loads((truth_root(home) / "summary.json").read_bytes()),
@@ -68,7 +73,6 @@ def reconciled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reconciled]
         )
 
 
-@pytest.mark.slow
 def test_the_run_goes_through_every_stage_with_delivery_faults(reconciled: Reconciled) -> None:
     counts = reconciled.summary["counts"]
     # Faults that a reconciliation must see through: copies sent twice, frames resent after a
@@ -81,52 +85,39 @@ def test_the_run_goes_through_every_stage_with_delivery_faults(reconciled: Recon
     assert all(c.expected > 0 for c in reconciled.checks.values()), reconciled.checks
 
 
-@pytest.mark.slow
 def test_every_landed_copy_is_loaded_into_raw_events_exactly_once(
     reconciled: Reconciled,
 ) -> None:
-    check = reconciled.check("landed copies loaded once into raw_events")
-    assert check.ok, check.line()
+    reconciled.assert_ok("landed copies loaded once into raw_events")
 
 
-@pytest.mark.slow
 def test_every_acknowledged_event_is_in_raw_events_once_per_landed_copy(
     reconciled: Reconciled,
 ) -> None:
-    found = reconciled.check("acknowledged events found in raw_events")
-    assert found.ok, found.line()
-    copies = reconciled.check(
+    reconciled.assert_ok("acknowledged events found in raw_events")
+    reconciled.assert_ok(
         "raw_events copies per acknowledged event_id between its acked and its sent copies"
     )
-    assert copies.ok, copies.line()
 
 
-@pytest.mark.slow
 def test_events_holds_each_acknowledged_event_id_once(reconciled: Reconciled) -> None:
-    deduped = reconciled.check("events = distinct event_ids of raw_events (less quarantined)")
-    assert deduped.ok, deduped.line()
-    acked = reconciled.check("events = distinct acknowledged event_ids")
+    reconciled.assert_ok("events = distinct event_ids of raw_events (less quarantined)")
     # Copies that landed but whose ack was lost are allowed only under their named rule.
-    assert acked.ok, acked.line()
+    reconciled.assert_ok("events = distinct acknowledged event_ids")
 
 
-@pytest.mark.slow
 def test_fct_sessions_are_the_simulated_sessions_with_an_acknowledged_event(
     reconciled: Reconciled,
 ) -> None:
-    check = reconciled.check("fct_sessions = simulated sessions with an acknowledged event")
-    assert check.ok, check.line()
+    reconciled.assert_ok("fct_sessions = simulated sessions with an acknowledged event")
 
 
-@pytest.mark.slow
 def test_rage_quits_found_are_the_truth_rage_quits_that_survived_delivery(
     reconciled: Reconciled,
 ) -> None:
-    check = reconciled.check("rage quits found = rage quits in the truth that survived delivery")
-    assert check.ok, check.line()
+    reconciled.assert_ok("rage quits found = rage quits in the truth that survived delivery")
 
 
-@pytest.mark.slow
 def test_reconciliation_fails_when_an_acknowledged_event_or_a_rage_quit_goes_missing(
     reconciled: Reconciled, tmp_path: Path
 ) -> None:

@@ -13,17 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.landing import EVENTS, parse_shard_name, published_shards
-from ingestion.settings import landing_root, truth_root
-from orchestration.reconcile import reconcile
+from ingestion.landing.layout import Stream, parse_shard_name, published_shards
+from ingestion.settings import landing_root
 from tests.e2e.pipeline import (
     Pipeline,
     fingerprint,
-    landed_days,
     query,
+    reconciliation,
     scalar,
     simulate_to_landing,
-    warehouse,
 )
 
 
@@ -40,15 +38,14 @@ def republish(shard: Path) -> Path:
 def test_a_shard_published_twice_is_kept_twice_in_raw_events_and_once_in_events(
     home: Path, pipeline: Pipeline
 ) -> None:
-    simulate_to_landing(home, players=60, days=3, seed=21)
-    days = landed_days(home)
+    days = simulate_to_landing(home, players=60, days=3, seed=21)
     assert pipeline.backfill(days[0], days[-1]).success
     events_before = fingerprint(home, ("events", "event_id_conflicts", "quarantined_events"))
     raw_before = scalar(home, "select count(*) from raw.raw_events")
 
     day: date = days[1]
     original = max(
-        published_shards(landing_root(home), EVENTS, day), key=lambda p: p.stat().st_size
+        published_shards(landing_root(home), Stream.EVENTS, day), key=lambda p: p.stat().st_size
     )
     copy = republish(original)
     rel = copy.relative_to(landing_root(home)).as_posix()
@@ -70,6 +67,4 @@ def test_a_shard_published_twice_is_kept_twice_in_raw_events_and_once_in_events(
     )
     assert scalar(home, "select count(*) from raw.events where shard_path = ?", [rel]) == 0
     assert scalar(home, "select count(*) - count(distinct event_id) from raw.events") == 0
-    with warehouse(home) as con:
-        checks = reconcile(con, landing_root(home), truth_root(home))
-    assert [c.line() for c in checks if not c.ok] == []
+    assert [c.line() for c in reconciliation(home) if not c.ok] == []

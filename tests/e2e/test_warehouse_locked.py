@@ -12,17 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import landing_root, truth_root, warehouse_path
-from orchestration.reconcile import reconcile
+from ingestion.settings import warehouse_path
 from orchestration.resources import WarehouseResource
 from tests.e2e.pipeline import (
     Pipeline,
     failure_text,
     landed_copies,
-    landed_days,
+    reconciliation,
     scalar,
     simulate_to_landing,
-    warehouse,
 )
 
 HOLD = """
@@ -72,8 +70,7 @@ def warehouse_waiting(home: Path, seconds: float) -> dict[str, object]:
 def test_a_locked_warehouse_fails_the_load_naming_the_lock_then_the_retry_succeeds(
     home: Path, pipeline: Pipeline
 ) -> None:
-    simulate_to_landing(home, players=20, days=1, seed=41)
-    day = landed_days(home)[0]
+    day = simulate_to_landing(home, players=20, days=1, seed=41)[0]
 
     with lock_held(warehouse_path(home)) as holder:
         failed = pipeline.load(day, resources=warehouse_waiting(home, 1.0), raise_on_error=False)
@@ -88,16 +85,14 @@ def test_a_locked_warehouse_fails_the_load_naming_the_lock_then_the_retry_succee
     retried = pipeline.load(day, resources=warehouse_waiting(home, 1.0))
     assert retried.success
     assert scalar(home, "select count(*) from raw.raw_events") == len(landed_copies(home, day))
-    with warehouse(home) as con:
-        assert all(c.ok for c in reconcile(con, landing_root(home), truth_root(home)))
+    assert all(c.ok for c in reconciliation(home))
 
 
 @pytest.mark.slow
 def test_a_lock_released_while_the_load_waits_for_it_fails_nothing(
     home: Path, pipeline: Pipeline
 ) -> None:
-    simulate_to_landing(home, players=20, days=1, seed=42)
-    day = landed_days(home)[0]
+    day = simulate_to_landing(home, players=20, days=1, seed=42)[0]
     with lock_held(warehouse_path(home), seconds=2.0) as holder:
         assert holder.poll() is None
         result = pipeline.load(day, resources=warehouse_waiting(home, 60.0))

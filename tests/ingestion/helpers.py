@@ -1,17 +1,21 @@
-"""Events, frames and a blocking WebSocket client for the ingestion tests."""
+"""Events, frames, landed lines and a blocking WebSocket client for the ingestion tests."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from websockets.sync.client import ClientConnection, connect
 
-from ingestion.landing import DEADLETTER, EVENTS, INFLIGHT_SUFFIX, Stream, published_shards
+from ingestion.landing.layout import INFLIGHT_SUFFIX, Stream, published_shards
+from ingestion.landing.lines import event_line
 
 TYPE_FIELDS: dict[str, dict[str, Any]] = {
     "session_start": {"is_new_user": False, "entry_point": "lobby"},
@@ -55,6 +59,21 @@ def batch(
     events: list[Any], batch_id: str | None = "b-1", sent_at: str | None = "2026-01-30T18:12:46Z"
 ) -> dict[str, Any]:
     return {"batch_id": batch_id, "sent_at": sent_at, "events": events}
+
+
+NOON = datetime(2026, 1, 30, 12, 15, tzinfo=UTC)
+
+
+def landed_line(seq: int) -> bytes:
+    """A landed line of a valid event marked `seq`, received at about NOON."""
+    return event_line(event(seq=seq), "2026-01-30T12:15:00.000000Z", "c-1", "valid")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (as a crashed ingestor's, in its shard names)."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
 
 
 def dumps(obj: Any) -> str:
@@ -112,12 +131,12 @@ def landed(landing_root: Path, *, inflight: bool = True) -> dict[str, dict]:
     """Landed lines by event_id."""
     return {
         line["event"].get("event_id"): line
-        for line in shard_lines(landing_root, EVENTS, inflight=inflight)
+        for line in shard_lines(landing_root, Stream.EVENTS, inflight=inflight)
     }
 
 
 def deadlettered(landing_root: Path, *, inflight: bool = True) -> list[dict]:
-    return shard_lines(landing_root, DEADLETTER, inflight=inflight)
+    return shard_lines(landing_root, Stream.DEADLETTER, inflight=inflight)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -209,13 +209,14 @@ def reference(e: Any) -> Verdict:
         return validate_event(e)
 
     def first_failure(specs: Any) -> Failure | None:
-        for spec in specs:
-            if spec.name not in e:
-                return Failure(Code.MISSING_FIELD, spec.name, f"{spec.name} is required")
-            failure = check_field(spec, e[spec.name])
-            if failure is not None:
-                return failure
-        return None
+        """The first field, in spec order, that is missing or breaks its rule."""
+        failures = (
+            check_field(spec, e[spec.name])
+            if spec.name in e
+            else Failure(Code.MISSING_FIELD, spec.name, f"{spec.name} is required")
+            for spec in specs
+        )
+        return next((f for f in failures if f is not None), None)
 
     failure = first_failure(BASE_FIELDS)
     if failure is not None:

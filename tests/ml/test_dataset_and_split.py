@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from ml import synthetic
 from ml.dataset import feature_columns, load_labeled, load_snapshot
 from ml.feature_contract import contract_features
 from ml.split import time_split
-from tests.ml.conftest import HORIZON, N_DAYS, START, day, warehouse
+from tests.support import synthetic
+from tests.support.churn_data import HORIZON, N_DAYS, START, day
 
 
 def test_feature_columns_are_every_non_key_column_sorted_by_name(
@@ -49,23 +48,17 @@ def test_training_as_of_a_date_uses_only_labels_known_by_then(
 
 
 def test_a_null_feature_is_refused_with_the_column_named(
-    tmp_path: Path, strong_data: synthetic.SyntheticData
+    strong_copy: duckdb.DuckDBPyConnection,
 ) -> None:
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
-    con.execute("UPDATE marts.churn_features SET win_rate_7d = NULL WHERE rowid = 3")
+    strong_copy.execute("UPDATE marts.churn_features SET win_rate_7d = NULL WHERE rowid = 3")
     with pytest.raises(ValueError, match="win_rate_7d"):
-        load_labeled(con)
-    con.close()
+        load_labeled(strong_copy)
 
 
-def test_a_text_feature_column_is_refused(
-    tmp_path: Path, strong_data: synthetic.SyntheticData
-) -> None:
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
-    con.execute("ALTER TABLE marts.churn_features ADD COLUMN favourite_map VARCHAR")
+def test_a_text_feature_column_is_refused(strong_copy: duckdb.DuckDBPyConnection) -> None:
+    strong_copy.execute("ALTER TABLE marts.churn_features ADD COLUMN favourite_map VARCHAR")
     with pytest.raises(TypeError, match="favourite_map"):
-        feature_columns(con)
-    con.close()
+        feature_columns(strong_copy)
 
 
 def test_snapshot_defaults_to_the_latest_date_and_includes_censored_players(

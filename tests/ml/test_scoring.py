@@ -9,7 +9,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml import synthetic
 from ml.dataset import load_labeled
 from ml.pipeline import CHECK_BEATS_RECENCY, TrainingResult, train_and_evaluate
 from ml.registry import FAILED, PASSED, RegisteredModel, latest_passed, manifests, register
@@ -21,7 +20,8 @@ from ml.score_tables import (
     SCORES_TABLE,
     write_scores,
 )
-from tests.ml.conftest import N_DAYS, day, warehouse
+from tests.support import synthetic
+from tests.support.churn_data import N_DAYS, day
 
 LATEST = day(N_DAYS - 1)
 
@@ -32,17 +32,18 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
 
 
 def test_scores_and_reasons_tables_have_the_documented_schema_and_keys(
-    tmp_path: Path, strong_data: synthetic.SyntheticData, strong_model: RegisteredModel
+    strong_copy: duckdb.DuckDBPyConnection,
+    strong_data: synthetic.SyntheticData,
+    strong_model: RegisteredModel,
 ) -> None:
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
-    result = score_snapshot(con, strong_model)
-    write_scores(con, result)
+    result = score_snapshot(strong_copy, strong_model)
+    write_scores(strong_copy, result)
     for table, columns in ((SCORES_TABLE, SCORES_COLUMNS), (REASONS_TABLE, REASONS_COLUMNS)):
-        assert _columns(con, table) == {
+        assert _columns(strong_copy, table) == {
             name: kind.replace(" NOT NULL", "") for name, kind in columns.items()
         }
     eligible = strong_data.features[strong_data.features["snapshot_date"] == pd.Timestamp(LATEST)]
-    scores = con.execute(f"SELECT * FROM {SCORES_TABLE}").df()
+    scores = strong_copy.execute(f"SELECT * FROM {SCORES_TABLE}").df()
     assert sorted(scores["user_id"]) == sorted(eligible["user_id"])
     assert (scores["scoring_date"] == pd.Timestamp(LATEST)).all()
     assert sorted(scores["risk_rank"]) == list(range(1, len(scores) + 1))
@@ -51,89 +52,84 @@ def test_scores_and_reasons_tables_have_the_documented_schema_and_keys(
     assert ((p > 0) & (p < 1)).all()
     expected_tier = np.where(p >= HIGH_RISK, "High", np.where(p >= MEDIUM_RISK, "Medium", "Low"))
     assert (scores["risk_tier"] == expected_tier).all()
-    reasons = con.execute(f"SELECT * FROM {REASONS_TABLE}").df()
+    reasons = strong_copy.execute(f"SELECT * FROM {REASONS_TABLE}").df()
     assert reasons.groupby("user_id").size().max() == 3
     assert set(reasons["user_id"]) <= set(scores["user_id"])
     assert (reasons["contribution"] > 0).all()
     # Keys are enforced by the tables themselves.
-    duplicate = con.execute(f"SELECT count(*) FROM {SCORES_TABLE}").fetchone()
+    duplicate = strong_copy.execute(f"SELECT count(*) FROM {SCORES_TABLE}").fetchone()
     assert duplicate == (len(scores),)
     try:
-        con.execute(f"INSERT INTO {SCORES_TABLE} SELECT * FROM {SCORES_TABLE} LIMIT 1")
+        strong_copy.execute(f"INSERT INTO {SCORES_TABLE} SELECT * FROM {SCORES_TABLE} LIMIT 1")
         raise AssertionError("a duplicate (scoring_date, user_id) was accepted")
     except duckdb.ConstraintException:
         pass
-    con.close()
 
 
 def test_rescoring_a_date_replaces_only_that_date(
-    tmp_path: Path, strong_data: synthetic.SyntheticData, strong_model: RegisteredModel
+    strong_copy: duckdb.DuckDBPyConnection, strong_model: RegisteredModel
 ) -> None:
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
     earlier, latest = day(N_DAYS - 8), LATEST
-    write_scores(con, score_snapshot(con, strong_model, earlier))
-    write_scores(con, score_snapshot(con, strong_model, latest))
+    write_scores(strong_copy, score_snapshot(strong_copy, strong_model, earlier))
+    write_scores(strong_copy, score_snapshot(strong_copy, strong_model, latest))
     before = {
-        table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
+        table: strong_copy.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
         for table in (SCORES_TABLE, REASONS_TABLE)
     }
-    again = score_snapshot(con, strong_model, earlier)
-    write_scores(con, again)
+    again = score_snapshot(strong_copy, strong_model, earlier)
+    write_scores(strong_copy, again)
     for table in (SCORES_TABLE, REASONS_TABLE):
-        after = con.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
+        after = strong_copy.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
         keep = before[table]["scoring_date"] == pd.Timestamp(latest)
         pd.testing.assert_frame_equal(
             after[after["scoring_date"] == pd.Timestamp(latest)].reset_index(drop=True),
             before[table][keep].reset_index(drop=True),
         )
         assert (after["scoring_date"] == pd.Timestamp(earlier)).sum() == (~keep).sum()
-    rescored_at = con.execute(
+    rescored_at = strong_copy.execute(
         f"SELECT DISTINCT scored_at FROM {SCORES_TABLE} WHERE scoring_date = ?", [earlier]
     ).fetchall()
     assert rescored_at == [(again.scores["scored_at"].iloc[0].to_pydatetime(),)]
-    con.close()
 
 
 def test_a_failed_write_leaves_the_previous_scores_intact(
-    tmp_path: Path, strong_data: synthetic.SyntheticData, strong_model: RegisteredModel
+    strong_copy: duckdb.DuckDBPyConnection, strong_model: RegisteredModel
 ) -> None:
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
-    good = score_snapshot(con, strong_model)
-    write_scores(con, good)
-    broken = score_snapshot(con, strong_model)
+    good = score_snapshot(strong_copy, strong_model)
+    write_scores(strong_copy, good)
+    broken = score_snapshot(strong_copy, strong_model)
     broken.reasons.loc[0, "reason"] = None  # violates NOT NULL, after the scores were replaced
     try:
-        write_scores(con, broken)
+        write_scores(strong_copy, broken)
         raise AssertionError("a reason without text was written")
     except duckdb.ConstraintException:
         pass
-    kept = con.execute(f"SELECT DISTINCT scored_at FROM {SCORES_TABLE}").fetchall()
+    kept = strong_copy.execute(f"SELECT DISTINCT scored_at FROM {SCORES_TABLE}").fetchall()
     assert kept == [(good.scores["scored_at"].iloc[0].to_pydatetime(),)]
-    assert con.execute(f"SELECT count(*) FROM {REASONS_TABLE}").fetchone() == (len(good.reasons),)
-    con.close()
+    assert strong_copy.execute(f"SELECT count(*) FROM {REASONS_TABLE}").fetchone() == (
+        len(good.reasons),
+    )
 
 
 def test_a_model_that_fails_its_check_never_becomes_the_scoring_model(
-    tmp_path: Path, strong_data: synthetic.SyntheticData, strong_result: TrainingResult
+    strong_copy: duckdb.DuckDBPyConnection, tmp_path: Path, strong_result: TrainingResult
 ) -> None:
     root = tmp_path / "models"
     good = register(strong_result.artifacts, root, now=datetime(2026, 3, 1, tzinfo=UTC))
     # Labels that are exactly the recency rule: the rule is perfect, so no model can beat it.
-    con = warehouse(tmp_path / "w.duckdb", strong_data)
-    con.execute(
+    strong_copy.execute(
         "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
         "FROM marts.churn_features f WHERE f.user_id = l.user_id "
         "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
     )
-    failing = train_and_evaluate(load_labeled(con))
+    failing = train_and_evaluate(load_labeled(strong_copy))
     assert failing.artifacts.checks == {CHECK_BEATS_RECENCY: False}
     newer = register(failing.artifacts, root, now=datetime(2026, 3, 8, tzinfo=UTC))
     assert [m["status"] for m in manifests(root)] == [PASSED, FAILED]
     chosen = latest_passed(root)
     assert chosen is not None and chosen.version == good.version != newer.version
-    scores = score_snapshot(con, chosen).scores
+    scores = score_snapshot(strong_copy, chosen).scores
     assert scores["model_version"].eq(good.version).all()
-    con.close()
 
 
 def test_an_interrupted_registration_is_invisible(

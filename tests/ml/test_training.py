@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import synthetic
 from ml.calibrate import Calibrator, fit_calibrator
 from ml.dataset import LabeledSet, load_labeled
 from ml.evaluate import LOGISTIC, MODEL, RECENCY, beats
+from ml.ground_truth import compare_with_truth
 from ml.pipeline import CHECK_BEATS_RECENCY, MODEL_UNCALIBRATED, TrainingResult, train_and_evaluate
-from ml.registry import register
+from ml.registry import RegisteredModel, register
 from ml.score import score_snapshot
 from ml.train import train_booster
-from tests.ml.conftest import as_of, day, warehouse
+from tests.support import synthetic
+from tests.support.churn_data import as_of, day, warehouse
 
 
 def _booster_bytes(result: TrainingResult) -> bytes:
@@ -124,8 +125,21 @@ def test_with_a_strong_known_signal_the_model_beats_both_baselines(
     assert strong_result.artifacts.passed
 
 
-def test_ground_truth_is_compared_on_the_same_rows(strong_result: TrainingResult) -> None:
-    vs_truth = strong_result.comparison_vs_truth
+def test_ground_truth_is_compared_on_the_same_rows(
+    strong_result: TrainingResult,
+    strong_model: RegisteredModel,
+    strong_labeled: LabeledSet,
+    strong_data: synthetic.SyntheticData,
+) -> None:
+    # The comparison is a step after training, from the registered model and its data: scored
+    # against the observed labels, it is exactly the training run's own evaluation.
+    observed = compare_with_truth(strong_model, strong_labeled, pd.Series(strong_labeled.labels))
+    assert observed is not None
+    pd.testing.assert_frame_equal(observed, strong_result.comparison, check_exact=True)
+    keys = strong_labeled.keys.merge(
+        strong_data.truth, on=["user_id", "snapshot_date"], how="left", validate="1:1"
+    )
+    vs_truth = compare_with_truth(strong_model, strong_labeled, keys["quits_within_horizon"])
     assert vs_truth is not None
     assert list(vs_truth.columns) == list(strong_result.comparison.columns)
     assert vs_truth.loc["rows", MODEL] == strong_result.comparison.loc["rows", MODEL]

@@ -9,14 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.contract import Code, Failure
-from ingestion.landing import (
-    DEADLETTER,
-    EVENTS,
-    ShardWriter,
-    deadletter_line,
-    event_line,
-    format_ts,
-)
+from ingestion.landing.layout import Stream
+from ingestion.landing.lines import deadletter_line, event_line, format_ts
+from ingestion.landing.writer import ShardWriter
 from ingestion.settings import landing_root
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,7 +91,7 @@ class Landing:
         delay: timedelta = timedelta(seconds=1),
     ) -> list[Path]:
         """Land `events`, each received `delay` after its client time (or all at `received`)."""
-        writer = self._writer(EVENTS)
+        writer = self._writer(Stream.EVENTS)
         for ev in events:
             when = received or datetime.fromisoformat(ev["timestamp"]) + delay
             writer.write(
@@ -108,7 +103,7 @@ class Landing:
         return writer.published
 
     def deadletter(self, raws: list[str], received: datetime) -> list[Path]:
-        writer = self._writer(DEADLETTER)
+        writer = self._writer(Stream.DEADLETTER)
         for i, raw in enumerate(raws):
             failure = Failure(Code.INVALID_JSON, None, "frame is not JSON")
             writer.write(

@@ -16,14 +16,16 @@ import dagster as dg
 import pytest
 
 from orchestration.resources import LOCK_WAIT_MESSAGE
-from tests.orchestration.conftest import query
 from tests.orchestration.landed import Landing, at, session
+from tests.orchestration.runs import query
 from tests.support.dagster_job import launch_job
 
 REPO = Path(__file__).resolve().parents[2]
 DAYS = (date(2026, 1, 30), date(2026, 1, 31))
 USER = "88888888-8888-4888-8888-888888888888"
 STEP_END = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
+# Both tests read one scenario: two nightly runs in processes of their own, with dbt.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @dataclass
@@ -89,8 +91,6 @@ def nightly_twice_at_once(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return Scenario(home, events, outputs, [p.returncode for p in procs], runs, spans, lock_waits)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
 def test_the_nightly_job_runs_landing_events_and_dbt_build_in_order(
     nightly_twice_at_once: Scenario,
 ) -> None:
@@ -106,8 +106,6 @@ def test_the_nightly_job_runs_landing_events_and_dbt_build_in_order(
     assert query(s.home, "select count(*) from staging.stg_respawn__events") == [(s.events_landed,)]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
 def test_concurrent_runs_take_turns_on_the_warehouse_and_never_hit_the_file_lock(
     nightly_twice_at_once: Scenario,
 ) -> None:

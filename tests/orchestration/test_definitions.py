@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _graph() -> dg.AssetGraph:
     from orchestration.definitions import defs
 
-    return defs.get_repository_def().asset_graph
+    return defs().get_repository_def().asset_graph
 
 
 def test_definitions_load_with_the_landing_warehouse_and_dbt_assets() -> None:
@@ -35,7 +38,15 @@ def test_every_asset_has_a_description_group_kind_and_owner() -> None:
         if not node.is_materializable:
             continue
         assert node.description, key
-        assert node.group_name in {"landing", "warehouse", "staging", "intermediate", "marts", "ml"}
+        assert node.group_name in {
+            "landing",
+            "warehouse",
+            "staging",
+            "intermediate",
+            "marts",
+            "ml",
+            "exports",
+        }
         assert node.kinds, key
         assert node.owners, key
 
@@ -65,10 +76,11 @@ def test_dbt_tests_show_as_asset_checks() -> None:
 def test_the_nightly_job_runs_landing_events_and_dbt_at_two_utc() -> None:
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("nightly")
+    location = defs()
+    job = location.resolve_job_def("nightly")
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
     assert {"raw_events", "events", "staging/stg_respawn__events"} <= selected
-    schedule = defs.resolve_schedule_def("nightly_schedule")
+    schedule = location.resolve_schedule_def("nightly_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
 
@@ -81,3 +93,64 @@ def test_workspace_is_the_one_entry_point_and_the_instance_limits_every_pool_to_
     instance = yaml.safe_load((REPO / "dagster_home" / "dagster.yaml").read_text())
     assert instance["concurrency"]["pools"]["default_limit"] == 1
     assert instance["concurrency"]["pools"]["granularity"] == "op"
+
+
+# Run in a fresh process under `dagster dev`'s variable, with a PATH that lacks this environment.
+_IMPORT_EVERYTHING = """
+import importlib, importlib.util, os, pkgutil, sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+import orchestration
+
+path, manifest = os.environ["PATH"], Path("dbt_project/target/manifest.json")
+parsed = manifest.stat().st_mtime_ns
+production = [
+    info.name
+    for info in pkgutil.walk_packages(orchestration.__path__, "orchestration.")
+    if not info.name.startswith("orchestration.demo")
+]
+for name in production:
+    importlib.import_module(name)
+from orchestration.dbt_project import dbt_project
+
+assert os.environ["PATH"] == path, "importing rewrote PATH"
+assert dbt_project.cache_info().currsize == 0, "importing built the DbtProject"
+assert manifest.stat().st_mtime_ns == parsed, "importing parsed the dbt project"
+
+from orchestration.definitions import build_definitions, defs
+
+del os.environ["DAGSTER_IS_DEV_CLI"]  # the parse under `dagster dev` is not what is tested here
+assert callable(defs)  # built by Dagster when it loads the code location
+build_definitions()
+assert "ml.ground_truth" not in sys.modules, "production code reads the simulator's truth"
+
+# `make dbt-manifest` (dagster-dbt project prepare-and-package --file) finds the project among
+# the file's attributes, and dbt on PATH for its preparer.
+spec = importlib.util.spec_from_file_location("for_the_cli", "orchestration/dbt_project.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+found = [getattr(module, name) for name in dir(module)]
+assert [p.name for p in found if isinstance(p, DbtProject)] == ["respawn"]
+assert str(Path(sys.executable).parent) in os.environ["PATH"].split(os.pathsep)
+print("ok")
+"""
+
+
+def test_importing_the_code_location_does_no_work_and_reads_no_ground_truth() -> None:
+    env = {
+        **os.environ,
+        "PATH": "/usr/bin:/bin",
+        "DAGSTER_IS_DEV_CLI": "1",  # prepare_if_dev would parse the dbt project if called
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EVERYTHING],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")

@@ -1,5 +1,5 @@
 """The tests start real ingestors with the same helper as `respawn demo`."""
 
-from ingestion.server.process import Ingestor, free_port, http_get, running_ingestor
+from orchestration.demo.ingestor import Ingestor, free_port, http_get, running_ingestor
 
 __all__ = ["Ingestor", "free_port", "http_get", "running_ingestor"]

@@ -1,0 +1,135 @@
+"""The `ml` Dagster assets, materialized in process on a real DuckDB warehouse file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ingestion.settings import models_root, warehouse_path
+from ml.pipeline import CHECK_BEATS_RECENCY, TrainingResult
+from ml.registry import FAILED, PASSED, latest_passed, manifests, register
+from orchestration import asset_keys
+from orchestration.automation.jobs import weekly_churn_retrain
+from orchestration.automation.schedules import weekly_churn_retrain_schedule
+from orchestration.cadence import CADENCE_TAG
+from orchestration.definitions import build_definitions
+from orchestration.ml import definitions
+from orchestration.ml.assets import churn_model, churn_training_set, score_churn
+from orchestration.ml.checks import FEATURE_DRIFT
+from orchestration.resources import WarehouseResource
+from tests.support import synthetic
+
+
+def _warehouse(home: Path, data: synthetic.SyntheticData) -> WarehouseResource:
+    con = duckdb.connect(str(warehouse_path(home)))
+    synthetic.write_tables(con, data)
+    con.close()
+    return WarehouseResource(database=str(warehouse_path(home)))
+
+
+def _materialize(
+    instance: dg.DagsterInstance, warehouse: WarehouseResource
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*definitions.defs.assets, *definitions.defs.asset_checks],
+        resources={"warehouse": warehouse},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_retraining_registers_a_model_and_scores_every_eligible_player(
+    home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
+) -> None:
+    warehouse = _warehouse(home, strong_data)
+    result = _materialize(instance, warehouse)
+    assert result.success
+    assert _checks(result)[CHECK_BEATS_RECENCY] is True
+    assert FEATURE_DRIFT in _checks(result)
+    model_meta = result.asset_materializations_for_node("churn_model")[0].metadata
+    for image in ("ROC", "calibration curve", "top drivers (TreeSHAP)"):
+        assert model_meta[image].value.startswith("![")
+        assert "data:image/png;base64," in model_meta[image].value
+    table = model_meta["metrics vs baselines (evaluation slice)"].value
+    assert "recency_rule" in table and "logistic_regression" in table
+    assert set(model_meta["split"].value) >= {"train", "calibration", "evaluation"}
+    model = latest_passed(models_root())
+    assert model is not None and model.manifest["status"] == PASSED
+    scores = result.asset_materializations_for_node("score_churn")
+    assert {m.asset_key for m in scores} == {asset_keys.CHURN_SCORES, asset_keys.CHURN_REASONS}
+    latest = strong_data.features["snapshot_date"].max()
+    eligible = int((strong_data.features["snapshot_date"] == latest).sum())
+    with warehouse.get_connection() as con:
+        assert con.execute(
+            "SELECT count(*), min(model_version) FROM ml.churn_scores"
+        ).fetchone() == (
+            eligible,
+            model.version,
+        )
+
+
+def test_scoring_is_skipped_until_a_model_has_passed(
+    home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
+) -> None:
+    warehouse = _warehouse(home, strong_data)
+    result = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
+    assert result.success
+    assert result.asset_materializations_for_node("score_churn") == []
+
+
+def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_the_good_one(
+    home: Path,
+    instance: dg.DagsterInstance,
+    strong_data: synthetic.SyntheticData,
+    strong_result: TrainingResult,
+) -> None:
+    good = register(strong_result.artifacts, models_root(), now=datetime(2026, 3, 1, tzinfo=UTC))
+    warehouse = _warehouse(home, strong_data)
+    with warehouse.get_connection() as con:
+        # Labels that are exactly the recency rule: no model can beat a perfect rule.
+        con.execute(
+            "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
+            "FROM marts.churn_features f WHERE f.user_id = l.user_id "
+            "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
+        )
+    result = _materialize(instance, warehouse)
+    assert not result.success  # the blocking check stops the run: visible in the UI
+    assert _checks(result)[CHECK_BEATS_RECENCY] is False
+    assert [m["status"] for m in manifests(models_root())] == [PASSED, FAILED]
+    assert latest_passed(models_root()).version == good.version
+    # The blocking check skipped this run's scoring; the nightly scoring then uses the good one.
+    assert result.asset_materializations_for_node("score_churn") == []
+    nightly = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
+    assert nightly.success
+    with warehouse.get_connection() as con:
+        versions = con.execute("SELECT DISTINCT model_version FROM ml.churn_scores").fetchall()
+    assert versions == [(good.version,)]
+
+
+def test_training_is_weekly_and_scoring_joins_the_nightly_run() -> None:
+    training_tags = churn_training_set.tags_by_key[asset_keys.CHURN_TRAINING_SET]
+    assert training_tags.get(CADENCE_TAG) == "weekly"
+    assert churn_model.tags_by_key[asset_keys.CHURN_MODEL].get(CADENCE_TAG) == "weekly"
+    for key in (asset_keys.CHURN_SCORES, asset_keys.CHURN_REASONS):
+        assert CADENCE_TAG not in score_churn.tags_by_key[key]
+    assert weekly_churn_retrain_schedule.cron_schedule == "0 4 * * 1"
+    # The weekly job and its schedule are the code location's, and the job is the ML chain.
+    location = build_definitions()
+    weekly = location.resolve_job_def(weekly_churn_retrain.name)
+    assert weekly.asset_layer.selected_asset_keys == {
+        asset_keys.CHURN_TRAINING_SET,
+        asset_keys.CHURN_MODEL,
+        asset_keys.CHURN_SCORES,
+        asset_keys.CHURN_REASONS,
+    }
+    schedule = location.resolve_schedule_def(weekly_churn_retrain_schedule.name)
+    assert schedule.job_name == weekly_churn_retrain.name
+    for definition in [*definitions.defs.assets, *definitions.defs.asset_checks]:
+        assert definition.op.pool == "warehouse", definition
