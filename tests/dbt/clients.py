@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingestion.landing import format_ts
+from ingestion.landing.lines import format_ts
 from tests.dbt.harness import Copy
 from tests.dbt.scenario import uid
 

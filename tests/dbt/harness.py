@@ -1,6 +1,6 @@
 """Warehouses built the way production builds them, fast enough to build many times in a test.
 
-- Events land as real shards (`ingestion.landing.ShardWriter`) and are loaded by the real
+- Events land as real shards (`ingestion.landing.writer.ShardWriter`) and are loaded by the real
   loader functions Dagster's assets call (`plan_load`, `load_shards`, `merge_events`), so the
   dedupe of `raw.events` (earliest copy by received_at, shard, line) is the production one.
 - dbt runs in this process through its Python API (`dbtRunner`) on a manifest parsed once per
@@ -23,7 +23,9 @@ from dbt.artifacts.resources.types import NodeType
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dbt.contracts.graph.manifest import Manifest
 
-from ingestion.landing import EVENTS, ShardWriter, event_line, format_ts
+from ingestion.landing.layout import Stream
+from ingestion.landing.lines import event_line, format_ts
+from ingestion.landing.writer import ShardWriter
 from ingestion.settings import landing_root, warehouse_path
 from orchestration.warehouse.dedupe import merge_events
 from orchestration.warehouse.loading import load_shards
@@ -134,8 +136,9 @@ class Warehouse:
         """Publish `copies` as one shard per receive hour (an ingestor connection's shards)."""
         self.writers += 1
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        writer = ShardWriter(landing_root(self.home), EVENTS, node="test", pid=self.writers,
-                             start=start)  # fmt: skip
+        writer = ShardWriter(
+            landing_root(self.home), Stream.EVENTS, node="test", pid=self.writers, start=start
+        )
         for copy in sorted(copies, key=lambda c: c.received_at):
             received = copy.received_at.replace(tzinfo=UTC)
             sent = format_ts(copy.sent_at.replace(tzinfo=UTC)) if copy.sent_at else None
@@ -153,7 +156,7 @@ class Warehouse:
             con.execute("set preserve_insertion_order = true")
             create_raw_tables(con)
             con.begin()
-            plan = plan_load(con, landing_root(self.home), EVENTS, [day], replace=replace)
+            plan = plan_load(con, landing_root(self.home), Stream.EVENTS, [day], replace=replace)
             load_shards(con, plan, run_id="test", now=now)
             merge_events(con, [day], now)
             con.commit()
