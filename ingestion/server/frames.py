@@ -8,6 +8,8 @@ dead-lettered; refusals of single events are listed in the `ack` and dead-letter
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +36,12 @@ class Frame:
 
 @dataclass(slots=True)
 class FrameRefusal:
-    """A frame refused as a whole. `batch_id` is set when the envelope got that far."""
+    """A frame refused as a whole. `batch_id` is set when the envelope got that far, `events`
+    when its events could be counted (what the frame costs of the connection's rate)."""
 
     failure: Failure
     batch_id: str | None = None
+    events: int = 0
 
 
 @dataclass(slots=True)
@@ -49,14 +53,51 @@ class Outcome(FrameLines):
     error: Code | None = None  # set when the frame was refused as a whole
 
 
-def raw_text(data: str | bytes) -> str:
-    return data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+# Numbers a double cannot always hold: 16 digits or more, a fraction, an exponent. orjson reads
+# them as doubles (123456789012345678901234567890 would land as 1.2345678901234568e+29), so a
+# frame that may hold one is read again by the standard library, which keeps every integer
+# exactly, and keeps every other number as the text the client sent (`orjson.Fragment`). A
+# number follows `":`, `,` or `[`: inside strings (a timestamp's "18:12:45.123") the pattern
+# rarely matches, and a match there only costs the exact reading.
+_INEXACT_NUMBER = re.compile(rb'(?:"\s*:|[,\[])\s*-?(?:[0-9]{16}|[0-9]+[.eE])').search
+_INT64 = (-(2**63), 2**64 - 1)  # what orjson writes as an integer
+
+
+def _exact_loads(data: bytes | str, fast: Any) -> Any:
+    """`data` parsed with its numbers exact, when it may hold a number that `fast` (orjson's
+    reading) does not hold exactly; else `fast` itself."""
+    raw = data.encode() if isinstance(data, str) else data
+    if _INEXACT_NUMBER(raw) is None:
+        return fast
+    try:
+        return json.loads(raw.decode(), parse_float=orjson.Fragment)
+    except (RecursionError, ValueError):  # deeper than it reads: orjson's reading refuses it
+        return fast
+
+
+def _exact_copy(value: Any) -> Any:
+    """`value` with the integers orjson cannot write (beyond 64 bits) as their digits."""
+    if type(value) is int:
+        return value if _INT64[0] <= value <= _INT64[1] else orjson.Fragment(str(value))
+    if type(value) is dict:
+        return {k: _exact_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_exact_copy(v) for v in value]
+    return value
+
+
+def _dumps_exact(event: Any) -> bytes:
+    """The event's JSON: numbers as they were read (see `_exact_loads`), however big."""
+    try:
+        return _dumps(event)
+    except orjson.JSONEncodeError:
+        return _dumps(_exact_copy(event))  # raises again when nested too deep to write
 
 
 def decode(data: str | bytes) -> Frame | FrameRefusal:
     """Parse a frame and check its envelope; events are checked later, one by one."""
     try:
-        obj = _loads(data)
+        obj = _exact_loads(data, _loads(data))
     except orjson.JSONDecodeError as e:
         return FrameRefusal(Failure(Code.INVALID_JSON, None, f"frame is not JSON: {e}"))
     if type(obj) is not dict:
@@ -97,6 +138,7 @@ def _envelope(obj: dict[str, Any]) -> Frame | FrameRefusal:
                 "split it into several frames",
             ),
             batch_id,
+            len(events),
         )
     sent_at = obj.get("sent_at")
     if sent_at is not None:
@@ -131,14 +173,12 @@ def land(frame: Frame, raw: str | bytes, received_at: str, connection_id: str) -
         return _land(frame, received_at, connection_id)
     except orjson.JSONEncodeError as e:  # nested deeper than orjson writes (254 levels)
         failure = Failure(Code.INVALID_JSON, None, f"an event of this frame cannot be stored: {e}")
-        return refuse(
-            FrameRefusal(failure, frame.batch_id), raw_text(raw), received_at, connection_id
-        )
+        return refuse(FrameRefusal(failure, frame.batch_id), raw, received_at, connection_id)
 
 
 def _land(frame: Frame, received_at: str, connection_id: str) -> Outcome:
     events = frame.events
-    texts = list(map(_dumps, events))  # raises JSONEncodeError beyond 254 levels of nesting
+    texts = list(map(_dumps_exact, events))  # raises JSONEncodeError past 254 levels of nesting
     if len(events) == 1:
         verdicts = [validate_event(events[0], len(texts[0]))]
     else:
@@ -179,10 +219,15 @@ def _event_id(event: Any) -> str | None:
 
 
 def refuse(
-    refusal: FrameRefusal, raw: str, received_at: str, connection_id: str, *, keep: bool = True
+    refusal: FrameRefusal,
+    raw: bytes | str,
+    received_at: str,
+    connection_id: str,
+    *,
+    keep: bool = True,
 ) -> Outcome:
-    """A frame refused as a whole: an error reply, and its raw text dead-lettered (unless `keep`
-    is False: a rate-limited frame is for the client to resend, not for us to store)."""
+    """A frame refused as a whole: an error reply, and its bytes dead-lettered exactly (unless
+    `keep` is False: a rate-limited frame is for the client to resend, not for us to store)."""
     failure = refusal.failure
     out = Outcome(error=failure.code)
     if keep:
