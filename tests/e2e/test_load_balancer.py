@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 # {port} and {servers} are filled in; docs/data-engineers.md shows it with real addresses.
 HAPROXY_CONFIG = """\
 global
-    maxconn 20000
+    maxconn 4096                 # each connection costs two file descriptors here
 
 defaults
     mode http
