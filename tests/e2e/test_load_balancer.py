@@ -2,7 +2,7 @@
 of them is killed with `kill -9` mid-run and started again; the clients reconnect through haproxy
 and resend what was not acknowledged; no acknowledged event is lost.
 
-The haproxy configuration is the one docs/data-engineers.md shows (`HAPROXY_CONFIG`)."""
+The haproxy configuration is read from docs/data-engineers.md ("Behind a load balancer")."""
 
 from __future__ import annotations
 
@@ -30,32 +30,21 @@ pytestmark = pytest.mark.skipif(
     not Path(HAPROXY).exists(), reason="haproxy is not installed (.ci/run installs it)"
 )
 
-# {port} and {servers} are filled in; docs/data-engineers.md shows it with real addresses.
-HAPROXY_CONFIG = """\
-global
-    maxconn 4096                 # each connection costs two file descriptors here
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "data-engineers.md"
 
-defaults
-    mode http
-    option http-server-close
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h            # an upgraded WebSocket is a tunnel: keep it open
-    retries 3
-    option redispatch            # a connection refused by a dead server goes to another
 
-frontend ingest
-    bind 127.0.0.1:{port}
-    default_backend respawn
+def documented_config(port: int, backends: list[int]) -> str:
+    """The haproxy configuration of docs/data-engineers.md, on this test's ports."""
+    text = DOCS.read_text()
+    block = text.split("```haproxy\n", 1)[1].split("```", 1)[0]
+    lines = [
+        line for line in block.splitlines() if not line.strip().startswith("server ")
+    ]  # the documented backends: replaced by this test's
+    config = "\n".join(lines).replace("bind 127.0.0.1:8080", f"bind 127.0.0.1:{port}")
+    assert f"bind 127.0.0.1:{port}" in config
+    servers = [f"    server s{i} 127.0.0.1:{b}" for i, b in enumerate(backends)]
+    return config.rstrip() + "\n" + "\n".join(servers) + "\n"
 
-backend respawn
-    balance leastconn            # connections are long-lived: spread them by count
-    option httpchk GET /healthz  # 503 while a server's storage or a worker is down
-    http-check expect status 200
-    default-server check inter 250ms fall 2 rise 2
-{servers}
-"""
 
 SECONDS, KILL_AT, RESTART_AT = 8.0, 2.5, 4.0
 CLIENTS, WINDOW, EVENTS_PER_FRAME = 6, 4, 10
@@ -75,9 +64,8 @@ class NamedIngestor(Ingestor):
 @contextlib.contextmanager
 def haproxy(tmp_path: Path, backends: list[Ingestor]) -> Iterator[int]:
     port = free_port()
-    servers = "\n".join(f"    server s{i} 127.0.0.1:{b.port}" for i, b in enumerate(backends))
     config = tmp_path / "haproxy.cfg"
-    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
+    config.write_text(documented_config(port, [b.port for b in backends]))
     log = (tmp_path / "haproxy.log").open("wb")
     proc = subprocess.Popen([HAPROXY, "-f", str(config), "-db"], stdout=log, stderr=log)
     try:
