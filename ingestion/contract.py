@@ -378,6 +378,9 @@ _FAST_TYPES: dict[str, FastCheck] = {
 }
 
 
+_FIELD_COUNTS = {name: len(BASE_FIELDS) + len(e.fields) for name, e in EVENT_TYPES.items()}
+
+
 def _fast_check_for(event: dict[str, Any]) -> tuple[FastCheck, Verdict]:
     """The fast check that applies to an event, and the verdict when it passes."""
     name = event.get("event_name")
@@ -433,7 +436,20 @@ def _explain(event: dict[str, Any]) -> Verdict:
 def validate_events(events: list[Any], sizes: list[int]) -> list[Verdict]:
     """`[validate_event(e, n) for e, n in zip(events, sizes)]`, faster for a batch: the UUIDs of
     all its events are checked at once."""
+    return validate_batch(events, sizes)[0]
+
+
+def is_plain(event: Any, verdict: Verdict) -> bool:
+    """Whether an event is valid and holds no field but its type's: then every value it carries
+    is one the contract typed (no float, no number beyond 64 bits, nothing nested)."""
+    return verdict is VALID and len(event) == _FIELD_COUNTS[event["event_name"]]
+
+
+def validate_batch(events: list[Any], sizes: list[int]) -> tuple[list[Verdict], bool]:
+    """The verdicts of `validate_events`, and whether every event `is_plain`."""
     verdicts: list[Verdict | None] = [None] * len(events)
+    plain = True
+    counts = _FIELD_COUNTS
     passed: list[tuple[int, Verdict, str, int]] = []  # (index, verdict, joined UUIDs, count)
     joined_all: list[str] = []
     count = 0
@@ -449,19 +465,23 @@ def validate_events(events: list[Any], sizes: list[int]) -> list[Verdict]:
             fast, verdict = (base, UNKNOWN) if fast is None else (fast, VALID)
             joined = fast.precheck(event)
             if joined is not None:
+                if verdict is UNKNOWN or len(event) != counts[name]:
+                    plain = False
                 passed.append((index, verdict, joined, fast.uuids))
                 joined_all.append(joined)
                 count += fast.uuids
                 continue
         verdicts[index] = validate_event(event, sizes[index])
+        plain = False
     if passed:
         if _uuids_ok("\n".join(joined_all), count):
             for index, verdict, _, _ in passed:
                 verdicts[index] = verdict
         else:  # some event has a bad UUID: find which, one by one
+            plain = False
             for index, verdict, joined, n in passed:
                 verdicts[index] = verdict if _uuids_ok(joined, n) else _explain(events[index])
-    return verdicts  # type: ignore[return-value]
+    return verdicts, plain  # type: ignore[return-value]
 
 
 def json_schema(event_name: str) -> dict[str, Any]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name
 from ingestion.landing.lines import utc_now
@@ -30,6 +32,19 @@ Chunk = tuple[datetime, bytes, bytes]  # receive time (UTC), landed lines, dead-
 
 
 PROBE_HEADROOM = 1024 * 1024
+
+
+def _STOP() -> None:
+    """Queued last by `close`: the commit thread ends."""
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class StorageError(OSError):
@@ -77,13 +92,17 @@ class GroupCommitter:
         }
         self._on_commit = on_commit
         self._on_publish = on_publish
-        # One thread: the writers are only ever touched by it, so they need no lock.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="respawn-commit")
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Handed from the event loop to the commit thread under `_lock`: the lines of the open
+        # cycle, the future its frames wait on, and other work for the thread (publishing,
+        # recovery), which runs between commits. The writers are only ever touched by that one
+        # thread, so they need no lock.
+        self._lock = threading.Lock()
+        self._work = threading.Event()
         self._chunks: list[Chunk] = []
         self._cycle: asyncio.Future[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._calls: deque[tuple[Callable[[], Any], asyncio.Future[Any]]] = deque()
+        self._thread: threading.Thread | None = None
         self._closing = False
         self.healthy = True
         self.last_error: str | None = None
@@ -94,9 +113,8 @@ class GroupCommitter:
     # -- event loop side -----------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._cycle = self._loop.create_future()
-        self._task = self._loop.create_task(self._run(), name="respawn-committer")
+        self._thread = threading.Thread(target=self._serve, name="respawn-commit", daemon=True)
+        self._thread.start()
 
     @property
     def problem(self) -> str | None:
@@ -109,73 +127,105 @@ class GroupCommitter:
 
     def submit(self, when: datetime, events: bytes, deadletter: bytes) -> asyncio.Future[None]:
         """Queue lines received at `when` (UTC); the future resolves once they are durable."""
-        assert self._cycle is not None and self._wake is not None, "start() first"
+        assert self._loop is not None, "start() first"
         if self._closing:
             raise StorageError("the committer is closed")
-        self._chunks.append((when, events, deadletter))
-        self._wake.set()
-        return self._cycle
+        with self._lock:
+            cycle = self._cycle
+            if cycle is None:
+                cycle = self._cycle = self._loop.create_future()
+            self._chunks.append((when, events, deadletter))
+        self._work.set()
+        return cycle
 
-    async def _run(self) -> None:
-        assert self._loop is not None and self._wake is not None
-        while True:
-            if not self._chunks:
-                if self._closing:
-                    return
-                await self._wake.wait()
-                self._wake.clear()
-                continue
-            chunks, cycle = self._chunks, self._cycle
-            assert cycle is not None
-            self._chunks, self._cycle = [], self._loop.create_future()
-            started = time.perf_counter()
-            try:
-                await self._loop.run_in_executor(self._pool, self._commit, chunks)
-            except Exception as e:
-                self.healthy, self.last_error = False, f"{type(e).__name__}: {e}"
-                self._needed = sum(len(c[1]) + len(c[2]) for c in chunks)
-                log.error("commit failed", extra={"fields": {"error": self.last_error}})
-                cycle.set_exception(StorageError(f"landing failed: {e}"))
-                cycle.exception()  # retrieved here; sessions that wait on it see it too
-            else:
-                self.healthy, self.last_error = True, None
-                cycle.set_result(None)
-                if self._on_commit is not None:
-                    self._on_commit(len(chunks), time.perf_counter() - started)
+    def _committed(
+        self, cycle: asyncio.Future[None], chunks: int, size: int, seconds: float, error: str
+    ) -> None:
+        """On the event loop, after a commit: its frames may be answered (or learn it failed)."""
+        if error:
+            self.healthy, self.last_error, self._needed = False, error, size
+            log.error("commit failed", extra={"fields": {"error": error}})
+            cycle.set_exception(StorageError(f"landing failed: {error}"))
+            cycle.exception()  # retrieved here; sessions that wait on it see it too
+            return
+        self.healthy, self.last_error = True, None
+        cycle.set_result(None)
+        if self._on_commit is not None:
+            self._on_commit(chunks, seconds)
+
+    async def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` on the commit thread, between two commits."""
+        assert self._loop is not None and self._thread is not None
+        future: asyncio.Future[Any] = self._loop.create_future()
+        with self._lock:
+            self._calls.append((fn, future))
+        self._work.set()
+        return await future
 
     async def publish_due(self) -> None:
         """Publish shards that reached their size or age (called periodically)."""
-        assert self._loop is not None
-        await self._loop.run_in_executor(self._pool, self._publish, False)
+        await self._call(lambda: self._publish(False))
 
     async def maintain(self) -> None:
         """Publish due shards; retry a recovery that failed; after a failed commit, cut the
         writers back and see whether the disk takes data again (then: healthy)."""
-        assert self._loop is not None
         await self.publish_due()
         if self.recovery_pending is not None:
-            await self._loop.run_in_executor(self._pool, self._recover)
-        if (
-            not self.healthy
-            and self.recovery_pending is None
-            and await self._loop.run_in_executor(self._pool, self._probe)
-        ):
+            await self._call(self._recover)
+        if not self.healthy and self.recovery_pending is None and await self._call(self._probe):
             self.healthy, self.last_error = True, None
             log.info("the landing takes data again")
 
     async def close(self) -> None:
         """Commit what is pending, publish every open shard, stop the thread."""
-        assert self._loop is not None and self._wake is not None
+        assert self._loop is not None and self._thread is not None
         self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
         try:
             if self.recovery_pending is not None:
-                await self._loop.run_in_executor(self._pool, self._recover)
-            await self._loop.run_in_executor(self._pool, self._publish, True)
+                await self._call(self._recover)
+            await self._call(lambda: self._publish(True))  # after every pending commit
         finally:
-            self._pool.shutdown(wait=True)
+            with self._lock:
+                self._calls.append((_STOP, self._loop.create_future()))
+            self._work.set()
+            await asyncio.to_thread(self._thread.join)
+
+    # -- commit thread side --------------------------------------------------------------------
+    def _serve(self) -> None:
+        """The commit thread: commit whatever was submitted meanwhile, back to back (the next
+        commit starts the moment the previous one is durable, without a round trip through the
+        event loop), and run the calls queued between commits."""
+        loop = self._loop
+        assert loop is not None
+        while True:
+            self._work.wait()
+            with self._lock:
+                self._work.clear()
+                chunks, cycle = self._chunks, self._cycle
+                self._chunks, self._cycle = [], None
+                call = self._calls.popleft() if self._calls and not chunks else None
+                if self._calls or call is not None:
+                    self._work.set()  # more to do after this
+            if cycle is not None:
+                started = time.perf_counter()
+                error = ""
+                try:
+                    self._commit(chunks)
+                except Exception as e:
+                    error = f"{type(e).__name__}: {e}"
+                size = sum(len(c[1]) + len(c[2]) for c in chunks) if error else 0
+                seconds = time.perf_counter() - started
+                loop.call_soon_threadsafe(self._committed, cycle, len(chunks), size, seconds, error)
+            if call is not None:
+                fn, future = call
+                if fn is _STOP:
+                    loop.call_soon_threadsafe(_settle, future, None, None)
+                    return
+                try:
+                    result, exc = fn(), None
+                except Exception as e:
+                    result, exc = None, e
+                loop.call_soon_threadsafe(_settle, future, result, exc)
 
     # -- commit thread side --------------------------------------------------------------------
     def _commit(self, chunks: list[Chunk]) -> None:

@@ -10,7 +10,9 @@ MAX_BATCH_EVENTS = 500  # a larger batch is refused with `batch_too_large`
 MAX_BATCH_ID_LENGTH = 128
 MAX_UNREAD_BYTES = 1024 * 1024  # replies and pongs a client leaves unread: past it, cut off
 PING_RATE, PING_BURST = 5.0, 50  # pings a connection may send (each is answered by a pong)
-FRAMES_IN_QUEUE = 4  # frames websockets reads ahead of the session (each up to 1 MiB)
+# Frames websockets reads ahead of the session (each up to 1 MiB): they count in the
+# BufferBudget from the moment they are received, so memory stays bounded however many.
+FRAMES_IN_QUEUE = 16
 # File descriptors a server needs beyond one per connection: shards, listening sockets, health
 # checks, logs, Python's own.
 RESERVED_FILE_DESCRIPTORS = 64
