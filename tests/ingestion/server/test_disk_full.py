@@ -23,15 +23,8 @@ from ingestion import settings
 from ingestion.landing.layout import Stream, inflight_shards, published_shards
 from ingestion.landing.lines import event_line
 from ingestion.landing.writer import ShardWriter
-from tests.ingestion.helpers import (
-    batch,
-    dead_pid,
-    deadlettered,
-    event,
-    landed,
-    open_client,
-    wait_for,
-)
+from tests.ingestion import helpers
+from tests.ingestion.helpers import batch, dead_pid, event, open_client, wait_for
 from tests.ingestion.server.test_lifecycle import assert_no_torn_line
 from tests.support.ingestor import Ingestor, free_port
 
@@ -148,7 +141,7 @@ def test_a_full_disk_stops_acks_publishes_what_was_acked_and_recovers_without_re
         assert wait_for(lambda: server.healthz() == 503, what="/healthz to say 503")
         # Every acknowledged line is published while the server still runs, disk still full.
         wait_for(
-            lambda: set(acked) <= set(landed(server.landing_root, inflight=False)),
+            lambda: set(acked) <= set(helpers.landed(server.landing_root, inflight=False)),
             timeout=10,
             what="the acknowledged events to be published during the outage",
         )
@@ -166,7 +159,7 @@ def test_a_full_disk_stops_acks_publishes_what_was_acked_and_recovers_without_re
         assert c.call(again)["accepted"] == 5
         c.close()
         assert server.stop(signal.SIGTERM) == 0
-    published = landed(server.landing_root, inflight=False)
+    published = helpers.landed(server.landing_root, inflight=False)
     assert set(acked) | {e["event_id"] for e in again["events"]} <= set(published)
     assert inflight_shards(server.landing_root) == []
     assert_no_torn_line(server.landing_root)
@@ -190,9 +183,9 @@ def test_the_server_starts_on_a_full_disk_serves_503_and_recovers_when_space_fre
         assert published_shards(landing_root, Stream.EVENTS) == []
         filler.unlink()
         wait_for(lambda: server.healthz() == 200, what="/healthz to recover")
-        assert {e["event_id"] for e in left} <= set(landed(landing_root, inflight=False))
-        torn = [d for d in deadlettered(landing_root) if d["failure"]["code"] == "torn_write"]
-        assert len(torn) == 1
+        assert {e["event_id"] for e in left} <= set(helpers.landed(landing_root, inflight=False))
+        codes = [d["failure"]["code"] for d in helpers.deadlettered(landing_root)]
+        assert codes.count("torn_write") == 1
         c = open_client(server.url)
         assert c.call(event())["accepted"] == 1
         c.close()
