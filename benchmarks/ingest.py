@@ -37,7 +37,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from orchestration.demo.ingestor import free_port, http_get, running_ingestor  # noqa: E402
 
-GOALS = {"fsync_100": 150_000, "ratio_100": 0.40, "single": 20_000}
+# Issue 18: one event per frame >= 20,000 events/s with fsync; 100-event batches >= 50% of the
+# bare echo ceiling measured in the same run (and the earlier absolute goal, for the record).
+GOALS = {"fsync_100": 150_000, "ratio_100": 0.50, "single": 20_000}
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -350,6 +352,7 @@ def main() -> int:
             f"{e.events_per_s:>10,.0f} {o.events_per_s / e.events_per_s:>6.1%} {o.errors:>6}"
         )
     print(f"# group commits in our runs: {commits} (one fsync per stream each)")
+    print(f"# load average after: {os.getloadavg()[0]:.2f}")
     if 100 in rows and args.durability == "fsync":
         o, e = rows[100]
         print(

@@ -257,11 +257,12 @@ def _check_fields(event: dict[str, Any], specs: tuple[FieldSpec, ...]) -> Failur
 # generated function that only answers "does it pass every check of these specs?": no failure to
 # describe, hence no call per field nor per rule. A call of Python's regex engine costs more than
 # all the other checks of a field together, so UUIDs are not matched by the regex but by string
-# operations that run in C, over all the UUIDs of a batch at once (`_uuids_ok`). The
+# operations that run in C, over all the UUIDs of a batch at once (`_uuids_ok`), and the
+# timestamps of a batch are matched by one regex call over all of them (`_timestamps_ok`). The
 # answer must be yes exactly when `_check_fields` finds no failure (property tests hold it to
 # that); on a no, `_check_fields` runs to find the first failure.
 
-Precheck = Callable[[dict[str, Any]], "str | None"]
+Precheck = Callable[[dict[str, Any]], "tuple[str, Any] | None"]
 
 
 def _uuids_ok(joined: str, n: int) -> bool:
@@ -291,6 +292,29 @@ _ASCII_TIMESTAMP = re.compile(
 ).fullmatch
 
 
+# Timestamps joined by newlines: one match for all the timestamps of a batch.
+_ONE_TIMESTAMP = "(?:" + _ASCII_TIMESTAMP.__self__.pattern + ")"  # type: ignore[attr-defined]
+_ASCII_TIMESTAMPS = re.compile(_ONE_TIMESTAMP + "(?:\n" + _ONE_TIMESTAMP + ")*").fullmatch
+_fromisoformat = datetime.fromisoformat
+
+
+def _timestamps_ok(values: list[Any]) -> bool:
+    """Whether every value is a timestamp `parse_timestamp` reads (what `check_field` says of a
+    timestamp field), in one regex match and one `map` over all of them."""
+    try:
+        joined = "\n".join(values)  # TypeError unless all are strings
+    except TypeError:
+        return False
+    if joined.count("\n") != len(values) - 1 or _ASCII_TIMESTAMPS(joined) is None:
+        return False  # (a value holding a newline would make the count wrong)
+    try:
+        for _ in map(_fromisoformat, values):
+            pass
+    except ValueError:
+        return all(map(_calendar_ok, values))
+    return True
+
+
 def _calendar_ok(value: str) -> bool:
     """For a string `TIMESTAMP_PATTERN` matches: is it a real date and time, as `parse_timestamp`
     says?"""
@@ -303,16 +327,19 @@ def _calendar_ok(value: str) -> bool:
 
 @dataclass(frozen=True)
 class FastCheck:
-    """`precheck(event)` runs every check but the UUIDs and returns its UUID fields joined by
-    newlines (None on a no); `uuids` is how many there are."""
+    """`precheck(event)` runs every check but the UUIDs' and the timestamp's, and returns its
+    UUID fields joined by newlines and its timestamp (None on a no); `uuids` is how many UUIDs
+    there are."""
 
     precheck: Precheck
     uuids: int
     source: str  # of `precheck`, for whoever debugs it
 
     def __call__(self, event: dict[str, Any]) -> bool:
-        joined = self.precheck(event)
-        return joined is not None and _uuids_ok(joined, self.uuids)
+        found = self.precheck(event)
+        return (
+            found is not None and _uuids_ok(found[0], self.uuids) and _timestamps_ok([found[1]])
+        )
 
 
 def compile_fast_check(
@@ -325,6 +352,7 @@ def compile_fast_check(
     loads = [f"        v{i} = e[{spec.name!r}]" for i, spec in checked]
     tests: list[str] = []
     uuids: list[str] = []
+    stamps: list[str] = []
     for i, spec in checked:
         v = f"v{i}"
         if spec.kind == "boolean":
@@ -345,11 +373,12 @@ def compile_fast_check(
         elif spec.kind == "timestamp":
             # A match of `TIMESTAMP_PATTERN` is never longer than the bound.
             assert len("2026-01-30T18:12:45.123456789+01:00") <= spec.max_length
-            # (A non-string raises TypeError: a no.)
-            tests.append(f"_timestamp_shape({v}) is not None and _calendar_ok({v})")
+            stamps.append(v)  # checked by `_timestamps_ok`, a batch at a time
         else:
             tests.append(f"type({v}) is str and len({v}) <= {spec.max_length}")
     assert uuids, "every event has UUID fields"
+    assert len(stamps) == 1, "every event has one timestamp (its client time)"
+    tests = tests or ["True"]
     source = "\n".join(
         [
             "def precheck(e):",
@@ -358,7 +387,7 @@ def compile_fast_check(
             "        if (",
             *(f"            {'and ' if k else ''}{t}" for k, t in enumerate(tests)),
             "        ):",
-            f"            return '\\n'.join(({', '.join(uuids)},))",
+            f"            return '\\n'.join(({', '.join(uuids)},)), {stamps[0]}",
             "    except (KeyError, TypeError):  # a field is missing, or of the wrong type",
             "        pass",
             "    return None",
@@ -376,6 +405,9 @@ _FAST_TYPES: dict[str, FastCheck] = {
     )
     for name, e in EVENT_TYPES.items()
 }
+
+
+_FIELD_COUNTS = {name: len(BASE_FIELDS) + len(e.fields) for name, e in EVENT_TYPES.items()}
 
 
 def _fast_check_for(event: dict[str, Any]) -> tuple[FastCheck, Verdict]:
@@ -433,9 +465,24 @@ def _explain(event: dict[str, Any]) -> Verdict:
 def validate_events(events: list[Any], sizes: list[int]) -> list[Verdict]:
     """`[validate_event(e, n) for e, n in zip(events, sizes)]`, faster for a batch: the UUIDs of
     all its events are checked at once."""
+    return validate_batch(events, sizes)[0]
+
+
+def is_plain(event: Any, verdict: Verdict) -> bool:
+    """Whether an event is valid and holds no field but its type's: then every value it carries
+    is one the contract typed (no float, no number beyond 64 bits, nothing nested)."""
+    return verdict is VALID and len(event) == _FIELD_COUNTS[event["event_name"]]
+
+
+def validate_batch(events: list[Any], sizes: list[int]) -> tuple[list[Verdict], bool]:
+    """The verdicts of `validate_events`, and whether every event `is_plain`."""
     verdicts: list[Verdict | None] = [None] * len(events)
-    passed: list[tuple[int, Verdict, str, int]] = []  # (index, verdict, joined UUIDs, count)
+    plain = True
+    counts = _FIELD_COUNTS
+    # (index, verdict, joined UUIDs, count, timestamp) of each event that passed the prechecks
+    passed: list[tuple[int, Verdict, str, int, Any]] = []
     joined_all: list[str] = []
+    stamps: list[Any] = []
     count = 0
     limit = MAX_EVENT_BYTES
     types, base, v1 = _FAST_TYPES, _FAST_BASE, SCHEMA_VERSION
@@ -447,21 +494,28 @@ def validate_events(events: list[Any], sizes: list[int]) -> list[Verdict]:
                 types.get(name) if type(name) is str and event.get("event_version") == v1 else None
             )
             fast, verdict = (base, UNKNOWN) if fast is None else (fast, VALID)
-            joined = fast.precheck(event)
-            if joined is not None:
-                passed.append((index, verdict, joined, fast.uuids))
+            found = fast.precheck(event)
+            if found is not None:
+                if verdict is UNKNOWN or len(event) != counts[name]:
+                    plain = False
+                joined, stamp = found
+                passed.append((index, verdict, joined, fast.uuids, stamp))
                 joined_all.append(joined)
+                stamps.append(stamp)
                 count += fast.uuids
                 continue
         verdicts[index] = validate_event(event, sizes[index])
+        plain = False
     if passed:
-        if _uuids_ok("\n".join(joined_all), count):
-            for index, verdict, _, _ in passed:
+        if _uuids_ok("\n".join(joined_all), count) and _timestamps_ok(stamps):
+            for index, verdict, _, _, _ in passed:
                 verdicts[index] = verdict
-        else:  # some event has a bad UUID: find which, one by one
-            for index, verdict, joined, n in passed:
-                verdicts[index] = verdict if _uuids_ok(joined, n) else _explain(events[index])
-    return verdicts  # type: ignore[return-value]
+        else:  # some event has a bad UUID or timestamp: find which, one by one
+            plain = False
+            for index, verdict, joined, n, stamp in passed:
+                ok = _uuids_ok(joined, n) and _timestamps_ok([stamp])
+                verdicts[index] = verdict if ok else _explain(events[index])
+    return verdicts, plain  # type: ignore[return-value]
 
 
 def json_schema(event_name: str) -> dict[str, Any]:

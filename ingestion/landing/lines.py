@@ -5,7 +5,13 @@ One landed line (stream `events`):
      "connection_id": "...", "status": "valid|unknown", "event": {<client event as received>}}
 One dead-letter line (stream `deadletter`):
     {"received_at": "...Z", "sent_at": ..., "batch_id": ..., "connection_id": ..., "index": i|null,
-     "failure": {"code": ..., "field": ..., "message": ...}, "raw": "<text as received>"}
+     "failure": {"code": ..., "field": ..., "message": ...}, "raw": "<text as received>",
+     "raw_encoding": "utf-8|base64", "raw_bytes": n, "raw_sha256": "<hex>"}
+
+`raw` holds the refused bytes exactly: as text when they are UTF-8, else base64 of them
+(`raw_encoding` says which). Of more than `MAX_RAW_BYTES` only a prefix is kept; `raw_bytes`
+and `raw_sha256` are the length and hash of everything received, so a truncated copy still
+says what it was cut from.
 
 The client's event is nested, never merged, so a client cannot forge a server field. The
 ingestor and the simulator both turn a frame into lines with `frame_lines`; `event_line` and
@@ -16,7 +22,9 @@ derives its JSON reader's columns from them).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +33,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ingestion.contract import VALID, Failure, Verdict
+from ingestion.contract import MAX_EVENT_BYTES, VALID, Failure, Verdict
 
 # -- timestamps -----------------------------------------------------------------------------
 
@@ -63,8 +71,16 @@ DEADLETTER_LINE_COLUMNS: dict[str, LogicalType] = {
     **_SERVER_COLUMNS,
     "index": "integer",  # of the refused event in its frame; null when the frame was refused
     "failure": {f.name: "string" for f in dataclasses.fields(Failure)},
-    "raw": "string",  # the refused text, as received
+    "raw": "string",  # the refused bytes, as received (a prefix of them, past MAX_RAW_BYTES)
+    "raw_encoding": "string",  # "utf-8": raw is that text; "base64": raw is base64 of the bytes
+    "raw_bytes": "integer",  # how many bytes were received (more than raw holds: truncated)
+    "raw_sha256": "string",  # hex SHA-256 of every byte received
 }
+
+# Of a refused text longer than this, dead-letter keeps this many bytes: whole events (even too
+# large ones, up to 8 times the limit) and whole batches of small events are kept; a frame of
+# garbage near the 1 MiB frame limit keeps a quarter of it.
+MAX_RAW_BYTES = 8 * MAX_EVENT_BYTES
 
 
 # -- one line at a time ---------------------------------------------------------------------
@@ -95,8 +111,35 @@ def event_line(
     return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
 
 
+def raw_fields(raw: bytes | str) -> dict[str, Any]:
+    """The `raw*` fields of a dead-letter line for refused bytes (or text): byte-exact."""
+    data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    kept = data[:MAX_RAW_BYTES]
+    try:
+        text, encoding = kept.decode(), "utf-8"
+    except UnicodeDecodeError as e:
+        if e.start >= len(kept) - 3 and len(data) > MAX_RAW_BYTES:  # a character cut in two
+            kept = kept[: e.start]
+            text, encoding = kept.decode(), "utf-8"
+        else:
+            text, encoding = base64.b64encode(kept).decode(), "base64"
+    return {
+        "raw": text,
+        "raw_encoding": encoding,
+        "raw_bytes": len(data),
+        "raw_sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def raw_bytes(line: Mapping[str, Any]) -> bytes:
+    """What a dead-letter line keeps of the refused bytes (all of them unless truncated)."""
+    if line["raw_encoding"] == "base64":
+        return base64.b64decode(line["raw"])
+    return str(line["raw"]).encode()
+
+
 def deadletter_line(
-    raw: str,
+    raw: bytes | str,
     failure: Failure,
     received_at: str,
     connection_id: str | None,
@@ -107,7 +150,7 @@ def deadletter_line(
     line = _server_fields(received_at, connection_id, sent_at, batch_id)
     line["index"] = index
     line["failure"] = failure.as_dict()
-    line["raw"] = raw
+    line.update(raw_fields(raw))
     return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
 
 
@@ -143,7 +186,7 @@ class LineEncoder:
             self._prefixes[status] = prefix
         return prefix
 
-    def deadletter(self, raw: str, failure: Failure, index: int | None = None) -> bytes:
+    def deadletter(self, raw: bytes | str, failure: Failure, index: int | None = None) -> bytes:
         return deadletter_line(raw, failure, *self._server, index)
 
 
@@ -194,7 +237,7 @@ def frame_lines(
         if status == "rejected":
             failure = verdict.failure
             assert failure is not None
-            deadletter.append(encoder.deadletter(text.decode(), failure, index))
+            deadletter.append(encoder.deadletter(text, failure, index))
             rejected.append((index, failure))
             continue
         if status == "valid":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +18,9 @@ from ingestion.landing.layout import (
     published_path,
 )
 from ingestion.landing.lines import deadletter_line, format_ts, utc_now
-from ingestion.landing.writer import ShardWriter, publish
+from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter, publish
+
+LOCK_NAME = ".recovery.lock"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -34,47 +39,85 @@ class RecoveryReport:
     torn_lines: int
 
 
-def recover_inflight(landing_root: Path, *, node: str | None = None) -> RecoveryReport:
-    """Publish the in-flight shards that a dead process of this node left behind.
+@contextlib.contextmanager
+def _exclusive(landing_root: Path) -> Iterator[None]:
+    """One recovery at a time on this host: the workers of one `respawn serve --workers N`, and
+    its supervisor, may all recover the same dead process's shards."""
+    landing_root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(landing_root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def recover_inflight(
+    landing_root: Path,
+    *,
+    node: str | None = None,
+    pid: int | None = None,
+    keep_start: str | None = None,
+    fs: FileOps = REAL_FILES,
+) -> RecoveryReport:
+    """Publish the in-flight shards that a dead process of this node left behind (only those of
+    `pid` when it is given: a worker its supervisor just saw die).
 
     Complete lines are kept; a torn last line (a write cut by the crash, never acknowledged) goes
-    to dead-letter as `torn_write`. Shards of live processes and of other nodes are left alone,
-    so several ingestors can share one landing directory."""
+    to dead-letter as `torn_write`, durably, before it is cut off. Shards of live processes and
+    of other nodes are left alone, so several ingestors can share one landing directory; so are
+    this process's own current shards (their start is `keep_start`). A failure (a full disk)
+    raises `OSError` and leaves every shard as it was or published: running again goes on."""
     node = node or node_name()
     report = RecoveryReport([], 0)
-    torn = ShardWriter(landing_root, Stream.DEADLETTER, node=node, start=utc_now())
-    for path in inflight_shards(landing_root):
-        name = parse_shard_name(path.name)
-        if name is None or name.node != node:
-            continue
-        if name.pid != os.getpid() and _pid_alive(name.pid):
-            continue
-        data = path.read_bytes()
-        cut = data.rfind(b"\n") + 1
-        if cut < len(data):
-            tail = data[cut:]
-            now = utc_now()
-            torn.write(
-                deadletter_line(
-                    tail.decode("utf-8", errors="replace"),
-                    Failure(
-                        Code.TORN_WRITE,
-                        None,
-                        f"incomplete last line of {published_path(path).name} after a crash",
-                    ),
-                    format_ts(now),
-                    None,
-                ),
-                now,
-            )
-            report.torn_lines += 1
-            with path.open("r+b") as f:
-                f.truncate(cut)
-                os.fsync(f.fileno())
-        if cut == 0:
-            path.unlink()
-            continue
-        report.published.append(publish(path))
-    torn.publish()
-    report.published.extend(torn.published)
+    with _exclusive(landing_root):
+        torn = ShardWriter(landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs)
+        try:
+            for path in inflight_shards(landing_root):
+                name = parse_shard_name(path.name)
+                if name is None or name.node != node or not path.exists():
+                    continue
+                if pid is not None and name.pid != pid:
+                    continue
+                if name.pid == os.getpid() and name.start == keep_start:
+                    continue
+                if pid is None and name.pid != os.getpid() and _pid_alive(name.pid):
+                    continue
+                if _recover_one(path, torn, fs):
+                    report.torn_lines += 1
+                if path.exists():
+                    report.published.append(publish(path, fs))
+            torn.publish()
+        except OSError:
+            with contextlib.suppress(OSError):
+                torn.rewind()  # a torn line that could not be made durable goes, whole
+            raise
+        finally:
+            report.published.extend(torn.published)
     return report
+
+
+def _recover_one(path: Path, torn: ShardWriter, fs: FileOps) -> bool:
+    """Cut a torn last line off an in-flight shard (dead-lettered first); remove the shard when
+    nothing complete is left. True when there was a torn line."""
+    data = path.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data):
+        now = utc_now()
+        failure = Failure(
+            Code.TORN_WRITE,
+            None,
+            f"incomplete last line of {published_path(path).name} after a crash",
+        )
+        torn.write(deadletter_line(data[cut:], failure, format_ts(now), None), now)
+        torn.sync()
+        torn.checkpoint()
+        fd = fs.open(path, os.O_WRONLY, 0)
+        try:
+            fs.truncate(fd, cut)
+            fs.fsync(fd)
+        finally:
+            fs.close(fd)
+    if cut == 0:
+        fs.unlink(path)
+    return cut < len(data)

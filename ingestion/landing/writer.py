@@ -1,7 +1,14 @@
-"""Writing shards: append to a hidden in-flight file, then publish it by an atomic rename."""
+"""Writing shards: append to a hidden in-flight file, then publish it by an atomic rename.
+
+A write or an fsync can fail (a full disk, an I/O error) after part of the data reached the file.
+The writer knows its acknowledged length (what the last successful commit made durable), so it
+cuts such a torn tail back to it and goes on in the same file: a published shard never holds a
+torn line, and a failing disk does not leave a new in-flight file per failed commit.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from datetime import UTC, datetime
@@ -18,26 +25,71 @@ from ingestion.landing.layout import (
 from ingestion.landing.lines import utc_now
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+class FileOps:
+    """The file system calls the landing makes: the real ones. A test passes a subclass whose
+    calls fail, to see what a full or broken disk does (the server always uses this one)."""
+
+    def open(self, path: Path, flags: int, mode: int) -> int:
+        return os.open(path, flags, mode)
+
+    def write(self, fd: int, data: memoryview) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
         os.fsync(fd)
-    finally:
+
+    def allocate(self, fd: int, length: int) -> None:
+        """Reserve `length` bytes of the disk for the file (ENOSPC when it has not got them)."""
+        try:
+            os.posix_fallocate(fd, 0, length)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # not every file system can
+                raise
+
+    def truncate(self, fd: int, length: int) -> None:
+        os.ftruncate(fd, length)
+
+    def close(self, fd: int) -> None:
         os.close(fd)
 
+    def replace(self, src: Path, dst: Path) -> None:
+        os.replace(src, dst)
 
-def publish(inflight: Path) -> Path:
+    def unlink(self, path: Path) -> None:
+        path.unlink()
+
+    def makedirs(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+
+    def fsync_dir(self, path: Path) -> None:
+        fd = self.open(path, os.O_RDONLY | os.O_DIRECTORY, 0)
+        try:
+            self.fsync(fd)
+        finally:
+            self.close(fd)
+
+
+REAL_FILES = FileOps()
+
+
+def fsync_dir(path: Path, fs: FileOps = REAL_FILES) -> None:
+    fs.fsync_dir(path)
+
+
+def publish(inflight: Path, fs: FileOps = REAL_FILES) -> Path:
     """Atomically make an in-flight shard visible under its final name."""
     final = published_path(inflight)
-    os.replace(inflight, final)
-    fsync_dir(final.parent)
+    fs.replace(inflight, final)
+    fs.fsync_dir(final.parent)
     return final
 
 
 class ShardWriter:
     """Appends lines to one in-flight shard of a stream and publishes it when it is full, old, or
-    its hour ends. Not thread-safe: the ingestor calls it from one task, the simulator from one
-    loop. `write` buffers in the OS; `sync` makes what was written durable (fsync)."""
+    its hour ends. Not thread-safe: the ingestor calls it from one thread, the simulator from one
+    loop. `write` buffers in the OS; `sync` makes what was written durable (fsync);
+    `checkpoint` records that everything written so far is acknowledged; `rewind` cuts the file
+    back to that point after a failure."""
 
     def __init__(
         self,
@@ -49,6 +101,7 @@ class ShardWriter:
         node: str | None = None,
         pid: int | None = None,
         start: datetime | None = None,
+        fs: FileOps = REAL_FILES,
     ) -> None:
         self.landing_root = landing_root
         self.stream = stream
@@ -57,11 +110,14 @@ class ShardWriter:
         self.node = node or node_name()
         self.pid = pid if pid is not None else os.getpid()
         self.start = start or utc_now()
+        self.fs = fs
         self._seq = 0
         self._fd: int | None = None
         self._path: Path | None = None
         self._hour: tuple[int, int, int, int] | None = None
-        self._bytes = 0
+        self._bytes = 0  # written to the open shard
+        self._acked = 0  # of which acknowledged: a failure cuts the file back to this length
+        self._torn = False  # a write or sync failed since the last checkpoint
         self._opened_at = 0.0
         self.published: list[Path] = []
 
@@ -69,23 +125,37 @@ class ShardWriter:
     def inflight(self) -> Path | None:
         return self._path
 
+    @property
+    def torn(self) -> bool:
+        """Whether the open shard may end in a torn or unsynced tail (until `rewind`)."""
+        return self._torn
+
     def _open(self, when: datetime) -> None:
         directory = partition_dir(self.landing_root, self.stream, when)
-        directory.mkdir(parents=True, exist_ok=True)
+        self.fs.makedirs(directory)
+        final = directory / shard_name(self.node, self.pid, self.start, self._seq + 1)
+        path = inflight_path(final)
+        fd = self.fs.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        try:
+            self.fs.fsync_dir(directory)  # the in-flight file must survive a crash to be recovered
+        except OSError:
+            self.fs.close(fd)
+            self.fs.unlink(path)
+            raise
         self._seq += 1
-        final = directory / shard_name(self.node, self.pid, self.start, self._seq)
-        self._path = inflight_path(final)
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        fsync_dir(directory)  # the in-flight file itself must survive a crash to be recovered
+        self._fd, self._path = fd, path
         when = when.astimezone(UTC)
         self._hour = (when.year, when.month, when.day, when.hour)
-        self._bytes = 0
+        self._bytes = self._acked = 0
+        self._torn = False
         self._opened_at = time.monotonic()
 
     def write(self, data: bytes, when: datetime) -> None:
         """Append complete lines received at `when`, rotating first if `when` is another hour."""
         if not data:
             return
+        if self._torn:
+            self.rewind()
         w = when.astimezone(UTC)
         if self._fd is not None and self._hour != (w.year, w.month, w.day, w.hour):
             self.publish()
@@ -93,18 +163,42 @@ class ShardWriter:
             self._open(w)
         assert self._fd is not None
         view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        self._bytes += len(data)
+        try:
+            while view:
+                n = self.fs.write(self._fd, view)
+                view = view[n:]
+                self._bytes += n
+        except OSError:
+            self._torn = True
+            raise
 
     def sync(self) -> None:
         if self._fd is not None:
-            os.fsync(self._fd)
+            try:
+                self.fs.fsync(self._fd)
+            except OSError:
+                self._torn = True  # what the failed fsync covered may or may not be on disk
+                raise
+
+    def checkpoint(self) -> None:
+        """Everything written so far is acknowledged (written, and synced when that is asked)."""
+        self._acked = self._bytes
+
+    def rewind(self) -> None:
+        """Cut the open shard back to its acknowledged length: the tail of a failed commit goes,
+        and the same file takes the next write. Raises when the disk refuses even that."""
+        if self._fd is None or (not self._torn and self._bytes == self._acked):
+            self._torn = False
+            return
+        self._torn = True
+        self.fs.truncate(self._fd, self._acked)
+        self.fs.fsync(self._fd)
+        self._bytes = self._acked
+        self._torn = False
 
     def due(self) -> bool:
         """Whether the open shard has reached its size or age and should be published."""
-        if self._fd is None:
+        if self._fd is None or self._bytes == 0:  # an empty shard waits for lines, unpublished
             return False
         return (
             self._bytes >= self.max_bytes
@@ -112,29 +206,22 @@ class ShardWriter:
         )
 
     def publish(self) -> Path | None:
-        """fsync and publish the open shard; an empty shard is removed instead."""
+        """fsync and publish the open shard (cut back to its acknowledged length first when a
+        failure tore it); an empty shard is removed instead."""
         if self._fd is None or self._path is None:
             return None
-        os.fsync(self._fd)
-        os.close(self._fd)
-        path, empty = self._path, self._bytes == 0
+        if self._torn:
+            self.rewind()
+        fd, path, empty = self._fd, self._path, self._bytes == 0
+        self.fs.fsync(fd)
+        final = published_path(path)
+        if not empty:
+            self.fs.replace(path, final)  # a rename needs no space: it works on a full disk
         self._fd, self._path, self._hour = None, None, None
+        self.fs.close(fd)
         if empty:
-            path.unlink()
+            self.fs.unlink(path)
             return None
-        final = publish(path)
         self.published.append(final)
+        self.fs.fsync_dir(final.parent)  # if this fails, the shard is visible all the same
         return final
-
-    def abandon(self) -> Path | None:
-        """Stop writing to the open shard without publishing it, after a failed write or fsync:
-        its tail may be torn, so it is left in flight for `recover_inflight` at the next start.
-        The next `write` opens a new shard."""
-        if self._fd is None:
-            return None
-        path = self._path
-        try:
-            os.close(self._fd)
-        finally:
-            self._fd, self._path, self._hour = None, None, None
-        return path

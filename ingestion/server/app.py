@@ -22,12 +22,14 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from ingestion.landing.layout import Stream
+from ingestion.landing.writer import REAL_FILES, FileOps
 from ingestion.server.committer import GroupCommitter
 from ingestion.server.config import ServerConfig
-from ingestion.server.limits import MAX_FRAME_BYTES
+from ingestion.server.limits import FRAMES_IN_QUEUE, MAX_FRAME_BYTES, BufferBudget
 from ingestion.server.metrics import CONTENT_TYPE, Metrics
 from ingestion.server.session import Session
-from ingestion.server.wire import CoalescingConnection
+from ingestion.server.wire import IngestConnection, connection_class
+from ingestion.server.workers import WorkerTable
 
 log = logging.getLogger("respawn.serve")
 
@@ -61,10 +63,24 @@ def _bearer(authorization: str | None) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else None
 
 
+# Headers read once each: a request that repeats one is ambiguous (which token? which origin?).
+SINGLE_HEADERS = ("Authorization", "Origin")
+
+
 class IngestServer:
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        recover: bool = True,
+        workers: WorkerTable | None = None,
+        fs: FileOps = REAL_FILES,
+    ) -> None:
         self.config = config
         self.metrics = Metrics()
+        self.budget = BufferBudget(config.max_buffered_bytes)
+        self.metrics.budget = self.budget
+        self.workers = workers  # the supervisor's table, when this is one of --workers N
         self.committer = GroupCommitter(
             config.landing_root,
             fsync=config.durability == "fsync",
@@ -72,6 +88,8 @@ class IngestServer:
             max_age_seconds=config.shard_max_age,
             on_commit=self.metrics.on_commit,
             on_publish=self._on_publish,
+            recover=recover,
+            fs=fs,
         )
         self.sessions: dict[Session, asyncio.Task[None]] = {}
         self.draining = False
@@ -81,6 +99,7 @@ class IngestServer:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, *, reuse_port: bool = False) -> None:
         self.committer.start()
+        await self.committer.maintain()  # a predecessor's in-flight shards first (or 503)
         self.server = await serve(
             self._handle,
             self.config.host,
@@ -91,7 +110,8 @@ class IngestServer:
             compression=None,
             close_timeout=CLOSE_TIMEOUT_SECONDS,
             max_size=MAX_FRAME_BYTES,  # larger frames: close 1009, done by websockets
-            create_connection=CoalescingConnection,
+            max_queue=FRAMES_IN_QUEUE,
+            create_connection=connection_class(self.budget, self.metrics),
             reuse_port=reuse_port or None,
         )
         self._publisher = asyncio.create_task(self._publish_periodically())
@@ -130,15 +150,16 @@ class IngestServer:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.committer.publish_due()
+                await self.committer.maintain()
             except OSError as e:
-                log.error("publishing due shards failed", extra={"fields": {"error": str(e)}})
+                log.error("landing maintenance failed", extra={"fields": {"error": str(e)}})
 
     def _on_publish(self, stream: Stream, _path: Path) -> None:
         self.metrics.shards_published[stream] += 1
 
     # -- connections ---------------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, IngestConnection)
         session = Session(ws, self)
         task = asyncio.current_task()
         assert task is not None
@@ -162,6 +183,11 @@ class IngestServer:
             return response
         if self.draining:
             return self._refuse(connection, http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down")
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                return self._refuse(
+                    connection, http.HTTPStatus.BAD_REQUEST, f"the {name} header is sent twice"
+                )
         token = self.config.token
         if token is not None:
             supplied = _bearer(request.headers.get("Authorization"))
@@ -182,6 +208,12 @@ class IngestServer:
         if allowed and origin is not None and origin.rstrip("/") not in allowed:
             return self._refuse(
                 connection, http.HTTPStatus.FORBIDDEN, f"origin {origin} is not allowed"
+            )
+        if (problem := self.committer.problem) is not None:
+            return self._refuse(
+                connection,
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                f"storage unavailable ({problem}); retry later",
             )
         if len(self.sessions) >= self.config.max_connections:
             return self._refuse(
@@ -209,9 +241,9 @@ class IngestServer:
         return connection.respond(status, reason + "\n")
 
     def _healthz(self, connection: ServerConnection) -> Response:
-        problem = landing_writable(self.config.landing_root)
-        if problem is None and not self.committer.healthy:
-            problem = f"the last commit failed: {self.committer.last_error}"
+        problem = landing_writable(self.config.landing_root) or self.committer.problem
+        if problem is None and self.workers is not None:
+            problem = self.workers.problem()
         if problem is None and self.draining:
             problem = "shutting down"
         body = {"status": "ok" if problem is None else "unavailable", "problem": problem}

@@ -1,5 +1,5 @@
 """`respawn serve` (also `python -m ingestion.server`): run the ingestor until SIGTERM or SIGINT,
-then drain and exit 0."""
+then drain and exit 0 (with `--workers N`, supervise N of them: `ingestion.server.workers`)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import argparse
 import asyncio
 import logging
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from ingestion import usage
-from ingestion.landing.recovery import recover_inflight
 from ingestion.server import logs
-from ingestion.server.config import ConfigError, ServerConfig, add_arguments, from_args, to_args
+from ingestion.server.config import (
+    ConfigError,
+    ServerConfig,
+    add_arguments,
+    ensure_file_descriptors,
+    from_args,
+)
+from ingestion.server.workers import STOP_SIGNALS, WorkerTable, supervise
 
 log = logging.getLogger("respawn.serve")
 
@@ -43,44 +47,45 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
     # Set by a supervising `respawn serve --workers N` on the processes it starts.
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-table-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
+_early_stop: list[int] = []  # a stop signal that came before the server's own handlers
+
+
+def _note_stop(sig: int, _frame: object) -> None:
+    _early_stop.append(sig)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.worker_index is None:
+        for sig in STOP_SIGNALS:  # from here on, a stop signal always means "drain, exit 0"
+            signal.signal(sig, _note_stop)
     try:
         config = from_args(args)
+        ensure_file_descriptors(config)
     except ConfigError as e:
         return usage.refuse("serve", e)
     logs.configure(config.log_level)
-    if args.worker_index is None:
-        recover(config)
-        if config.workers > 1:
-            return supervise(config, args.token_file)
+    if args.worker_index is None and config.workers > 1:
+        if _early_stop:
+            return 0
+        return supervise(config, args.token_file, startup_line(config, config.url))
+    table = None
+    if args.worker_table_fd is not None:
+        table = WorkerTable.shared(args.worker_table_fd)
     try:
-        return asyncio.run(serve(config, worker_index=args.worker_index))
+        return asyncio.run(serve(config, worker_index=args.worker_index, table=table))
     except OSError as e:  # e.g. the port is taken
         log.error("cannot start", extra={"fields": {"error": str(e)}})
         print(f"respawn serve: cannot start: {e}", file=sys.stderr)
         return 1
 
 
-def recover(config: ServerConfig) -> None:
-    """Publish what a crashed predecessor left in flight (torn last lines are dead-lettered)."""
-    config.landing_root.mkdir(parents=True, exist_ok=True)
-    report = recover_inflight(config.landing_root)
-    if report.published or report.torn_lines:
-        log.warning(
-            "recovered in-flight shards of a previous run",
-            extra={
-                "fields": {
-                    "published": [str(p) for p in report.published],
-                    "torn_lines": report.torn_lines,
-                }
-            },
-        )
-
-
-async def serve(config: ServerConfig, worker_index: int | None = None) -> int:
+async def serve(
+    config: ServerConfig, worker_index: int | None = None, table: WorkerTable | None = None
+) -> int:
     from ingestion.server.app import IngestServer  # websockets is only needed from here on
 
     # The commit thread needs the GIL back after each fsync to release the acks; by default the
@@ -89,10 +94,16 @@ async def serve(config: ServerConfig, worker_index: int | None = None) -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    server = IngestServer(config)
+    # A worker starts with them blocked (see workers.py); one that came meanwhile arrives now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if _early_stop:
+        stop.set()
+    server = IngestServer(config, workers=table)
     await server.start(reuse_port=worker_index is not None)
+    if table is not None and worker_index is not None:
+        table.mark(worker_index, True)
     url = f"ws://{config.host}:{server.port}/"
     log.info(
         "listening",
@@ -115,6 +126,8 @@ async def serve(config: ServerConfig, worker_index: int | None = None) -> int:
         loop.remove_signal_handler(sig)
         signal.signal(sig, signal.SIG_IGN)
     log.info("shutting down: draining connections, publishing shards")
+    if table is not None and worker_index is not None:
+        table.mark(worker_index, False)
     started = time.monotonic()
     await server.shutdown()
     log.info("stopped", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})
@@ -128,24 +141,3 @@ def startup_line(config: ServerConfig, url: str) -> str:
         f"respawn serve: listening on {url} | data dir {config.data_dir} (shards in landing/) | "
         f"durability {config.durability} | {auth}{workers} | Ctrl-C to stop"
     )
-
-
-def supervise(config: ServerConfig, token_file: Path | None) -> int:
-    """Run `config.workers` server processes on one port (SO_REUSEPORT; the kernel spreads the
-    connections). Each has its own shards (the pid is in their names) and its own /metrics."""
-    base = [sys.executable, "-m", "ingestion.server", *to_args(config, token_file)]
-    procs = [
-        subprocess.Popen([*base, "--workers", "1", "--worker-index", str(i)])
-        for i in range(config.workers)
-    ]
-    print(startup_line(config, config.url), flush=True)
-
-    def forward(sig: int, _frame: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(sig)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [p.wait() for p in procs]
-    return 0 if all(c == 0 for c in codes) else 1

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ingestion.landing.layout import Stream
-from ingestion.landing.writer import ShardWriter
+from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name
+from ingestion.landing.lines import utc_now
+from ingestion.landing.recovery import recover_inflight
+from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter
 
 log = logging.getLogger("respawn.serve.committer")
 
@@ -26,11 +31,35 @@ Hour = tuple[int, int, int, int]
 Chunk = tuple[datetime, bytes, bytes]  # receive time (UTC), landed lines, dead-letter lines
 
 
+PROBE_HEADROOM = 1024 * 1024
+
+
+def _STOP() -> None:
+    """Queued last by `close`: the commit thread ends."""
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class StorageError(OSError):
     """Writing or syncing a shard failed: nothing of that commit may be acknowledged."""
 
 
 class GroupCommitter:
+    """Owns the shard writers of one server process (one thread touches them: no lock).
+
+    After a failed commit the writers are cut back to what was acknowledged (`rewind`) and kept:
+    the next commit appends to the same in-flight files, shards that hold acknowledged lines are
+    still published by age, `close` publishes everything. `maintain` (called periodically by the
+    server) publishes due shards, finishes the recovery of a predecessor's in-flight shards, and
+    once the disk takes data again marks the committer healthy."""
+
     def __init__(
         self,
         landing_root: Path,
@@ -40,87 +69,179 @@ class GroupCommitter:
         max_age_seconds: float = 60.0,
         on_commit: Callable[[int, float], None] | None = None,
         on_publish: Callable[[Stream, Path], None] | None = None,
+        recover: bool = False,
+        fs: FileOps = REAL_FILES,
     ) -> None:
         self.landing_root = landing_root
         self.fsync = fsync
-        self._writer_args = {"max_bytes": max_bytes, "max_age_seconds": max_age_seconds}
+        self.fs = fs
+        start = utc_now()
+        own = parse_shard_name(shard_name(node_name(), os.getpid(), start, 1))
+        assert own is not None
+        self._start = own.start  # as in this process's shard names: recovery leaves them alone
         self._writers: dict[Stream, ShardWriter] = {
-            stream: ShardWriter(landing_root, stream, **self._writer_args) for stream in Stream
+            stream: ShardWriter(
+                landing_root,
+                stream,
+                max_bytes=max_bytes,
+                max_age_seconds=max_age_seconds,
+                start=start,
+                fs=fs,
+            )
+            for stream in Stream
         }
         self._on_commit = on_commit
         self._on_publish = on_publish
-        # One thread: the writers are only ever touched by it, so they need no lock.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="respawn-commit")
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Handed from the event loop to the commit thread under `_lock`: the lines of the open
+        # cycle, the future its frames wait on, and other work for the thread (publishing,
+        # recovery), which runs between commits. The writers are only ever touched by that one
+        # thread, so they need no lock.
+        self._lock = threading.Lock()
+        self._work = threading.Event()
         self._chunks: list[Chunk] = []
         self._cycle: asyncio.Future[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._calls: deque[tuple[Callable[[], Any], asyncio.Future[Any]]] = deque()
+        self._thread: threading.Thread | None = None
         self._closing = False
         self.healthy = True
         self.last_error: str | None = None
+        self._needed = 0  # bytes of the last failed commit: the disk must have room for them
+        # A predecessor's in-flight shards still to publish (None: done), and why it failed.
+        self.recovery_pending: str | None = "not run yet" if recover else None
 
     # -- event loop side -----------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._cycle = self._loop.create_future()
-        self._task = self._loop.create_task(self._run(), name="respawn-committer")
+        self._thread = threading.Thread(target=self._serve, name="respawn-commit", daemon=True)
+        self._thread.start()
+
+    @property
+    def problem(self) -> str | None:
+        """Why the landing cannot take data now (None when it can)."""
+        if self.recovery_pending is not None:
+            return f"publishing a previous run's in-flight shards failed: {self.recovery_pending}"
+        if not self.healthy:
+            return f"the last commit failed: {self.last_error}"
+        return None
 
     def submit(self, when: datetime, events: bytes, deadletter: bytes) -> asyncio.Future[None]:
         """Queue lines received at `when` (UTC); the future resolves once they are durable."""
-        assert self._cycle is not None and self._wake is not None, "start() first"
+        assert self._loop is not None, "start() first"
         if self._closing:
             raise StorageError("the committer is closed")
-        self._chunks.append((when, events, deadletter))
-        self._wake.set()
-        return self._cycle
+        with self._lock:
+            cycle = self._cycle
+            if cycle is None:
+                cycle = self._cycle = self._loop.create_future()
+            self._chunks.append((when, events, deadletter))
+        self._work.set()
+        return cycle
 
-    async def _run(self) -> None:
-        assert self._loop is not None and self._wake is not None
-        while True:
-            if not self._chunks:
-                if self._closing:
-                    return
-                await self._wake.wait()
-                self._wake.clear()
-                continue
-            chunks, cycle = self._chunks, self._cycle
-            assert cycle is not None
-            self._chunks, self._cycle = [], self._loop.create_future()
-            started = time.perf_counter()
-            try:
-                await self._loop.run_in_executor(self._pool, self._commit, chunks)
-            except Exception as e:
-                self.healthy, self.last_error = False, f"{type(e).__name__}: {e}"
-                log.error("commit failed", extra={"fields": {"error": self.last_error}})
-                cycle.set_exception(StorageError(f"landing failed: {e}"))
-                cycle.exception()  # retrieved here; sessions that wait on it see it too
-            else:
-                self.healthy, self.last_error = True, None
-                cycle.set_result(None)
-                if self._on_commit is not None:
-                    self._on_commit(len(chunks), time.perf_counter() - started)
+    def _committed(
+        self, cycle: asyncio.Future[None], chunks: int, size: int, seconds: float, error: str
+    ) -> None:
+        """On the event loop, after a commit: its frames may be answered (or learn it failed)."""
+        if error:
+            self.healthy, self.last_error, self._needed = False, error, size
+            log.error("commit failed", extra={"fields": {"error": error}})
+            cycle.set_exception(StorageError(f"landing failed: {error}"))
+            cycle.exception()  # retrieved here; sessions that wait on it see it too
+            return
+        self.healthy, self.last_error = True, None
+        cycle.set_result(None)
+        if self._on_commit is not None:
+            self._on_commit(chunks, seconds)
+
+    async def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` on the commit thread, between two commits."""
+        assert self._loop is not None and self._thread is not None
+        future: asyncio.Future[Any] = self._loop.create_future()
+        with self._lock:
+            self._calls.append((fn, future))
+        self._work.set()
+        return await future
 
     async def publish_due(self) -> None:
         """Publish shards that reached their size or age (called periodically)."""
-        assert self._loop is not None
-        await self._loop.run_in_executor(self._pool, self._publish, False)
+        await self._call(lambda: self._publish(False))
+
+    async def maintain(self) -> None:
+        """Publish due shards; retry a recovery that failed; after a failed commit, cut the
+        writers back and see whether the disk takes data again (then: healthy)."""
+        await self.publish_due()
+        if self.recovery_pending is not None:
+            await self._call(self._recover)
+        if not self.healthy and self.recovery_pending is None and await self._call(self._probe):
+            self.healthy, self.last_error = True, None
+            log.info("the landing takes data again")
 
     async def close(self) -> None:
         """Commit what is pending, publish every open shard, stop the thread."""
-        assert self._loop is not None and self._wake is not None
+        assert self._loop is not None and self._thread is not None
         self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
         try:
-            await self._loop.run_in_executor(self._pool, self._publish, True)
+            if self.recovery_pending is not None:
+                await self._call(self._recover)
+            await self._call(lambda: self._publish(True))  # after every pending commit
         finally:
-            self._pool.shutdown(wait=True)
+            with self._lock:
+                self._calls.append((_STOP, self._loop.create_future()))
+            self._work.set()
+            await asyncio.to_thread(self._thread.join)
+
+    # -- commit thread side --------------------------------------------------------------------
+    def _serve(self) -> None:
+        """The commit thread: commit whatever was submitted meanwhile, back to back (the next
+        commit starts the moment the previous one is durable, without a round trip through the
+        event loop), and run the calls queued between commits."""
+        loop = self._loop
+        assert loop is not None
+        while True:
+            self._work.wait()
+            with self._lock:
+                self._work.clear()
+                chunks, cycle = self._chunks, self._cycle
+                self._chunks, self._cycle = [], None
+                call = self._calls.popleft() if self._calls and not chunks else None
+                if self._calls or call is not None:
+                    self._work.set()  # more to do after this
+            if cycle is not None:
+                started = time.perf_counter()
+                error = ""
+                try:
+                    self._commit(chunks)
+                except Exception as e:
+                    error = f"{type(e).__name__}: {e}"
+                size = sum(len(c[1]) + len(c[2]) for c in chunks) if error else 0
+                seconds = time.perf_counter() - started
+                loop.call_soon_threadsafe(self._committed, cycle, len(chunks), size, seconds, error)
+            if call is not None:
+                fn, future = call
+                if fn is _STOP:
+                    loop.call_soon_threadsafe(_settle, future, None, None)
+                    return
+                try:
+                    result, exc = fn(), None
+                except Exception as e:
+                    result, exc = None, e
+                loop.call_soon_threadsafe(_settle, future, result, exc)
 
     # -- commit thread side --------------------------------------------------------------------
     def _commit(self, chunks: list[Chunk]) -> None:
+        try:
+            written = self._write_chunks(chunks)
+            if self.fsync:
+                for stream in written:
+                    self._writers[stream].sync()
+        except OSError:
+            self._rewind()
+            raise
+        for writer in self._writers.values():
+            writer.checkpoint()
+        self._publish(False)
+
+    def _write_chunks(self, chunks: list[Chunk]) -> set[Stream]:
         # Lines of the same receive hour are joined into one write per stream; a new hour makes
         # the writer publish the previous hour's shard first.
         written: set[Stream] = set()
@@ -145,33 +266,92 @@ class GroupCommitter:
                 assert run_when is not None
                 self._write(writer, b"".join(run), run_when)
                 written.add(stream)
-        if self.fsync:
-            for stream in written:
-                self._guarded(self._writers[stream], self._writers[stream].sync)
-        self._publish(False)
+        return written
 
     def _write(self, writer: ShardWriter, data: bytes, when: datetime) -> None:
-        self._guarded(writer, lambda: writer.write(data, when))
-        self._note_published(writer)
-
-    def _guarded(self, writer: ShardWriter, action: Callable[[], object]) -> None:
-        """Run a write or sync; on failure, abandon the shard (its tail may be torn: recovery
-        at the next start settles it) so that later lines never follow a torn one."""
         try:
-            action()
-        except OSError:
-            abandoned = writer.abandon()
-            log.error(
-                "abandoned an in-flight shard after an I/O error",
-                extra={"fields": {"shard": str(abandoned) if abandoned else None}},
-            )
-            raise
+            writer.write(data, when)
+        finally:
+            self._note_published(writer)
+
+    def _rewind(self) -> None:
+        """After a failed commit: every writer back to its acknowledged length (a writer that
+        cannot even be cut back stays marked torn, and is cut before it is written again)."""
+        for writer in self._writers.values():
+            try:
+                writer.rewind()
+            except OSError as e:
+                log.error(
+                    "cannot cut a shard back to its acknowledged lines yet",
+                    extra={"fields": {"shard": str(writer.inflight), "error": str(e)}},
+                )
 
     def _publish(self, everything: bool) -> None:
+        """Publish due shards (all with `everything`). A shard that cannot be published now
+        stays open, whole, and is tried again next time; the first error is raised."""
+        error: OSError | None = None
         for writer in self._writers.values():
-            if everything or writer.due():
-                self._guarded(writer, writer.publish)
-            self._note_published(writer)
+            try:
+                if everything or writer.due():
+                    writer.publish()
+            except OSError as e:
+                log.error(
+                    "publishing a shard failed; it stays in flight and is tried again",
+                    extra={"fields": {"shard": str(writer.inflight), "error": str(e)}},
+                )
+                error = error or e
+            finally:
+                self._note_published(writer)
+        if error is not None and everything:
+            raise error
+
+    def _recover(self) -> None:
+        try:
+            report = recover_inflight(self.landing_root, keep_start=self._start, fs=self.fs)
+        except OSError as e:
+            if self.recovery_pending == "not run yet" or str(e) != self.recovery_pending:
+                log.error(
+                    "cannot publish a previous run's in-flight shards yet; serving 503 and "
+                    "retrying",
+                    extra={"fields": {"error": str(e)}},
+                )
+            self.recovery_pending = f"{type(e).__name__}: {e}"
+            return
+        self.recovery_pending = None
+        for path in report.published:
+            stream = Stream(path.relative_to(self.landing_root).parts[0])
+            if self._on_publish is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._on_publish, stream, path)
+        if report.published or report.torn_lines:
+            log.warning(
+                "recovered in-flight shards of a previous run",
+                extra={
+                    "fields": {
+                        "published": [str(p) for p in report.published],
+                        "torn_lines": report.torn_lines,
+                    }
+                },
+            )
+
+    def _probe(self) -> bool:
+        """Whether the disk takes data again: the writers cut back, room for the failed commit
+        and 1 MiB more, and a page written and synced in the landing directory."""
+        self._rewind()
+        if any(writer.torn for writer in self._writers.values()):
+            return False
+        probe = self.landing_root / f".probe-{os.getpid()}"
+        try:
+            fd = self.fs.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                self.fs.allocate(fd, self._needed + PROBE_HEADROOM)
+                self.fs.write(fd, memoryview(b"\0" * 4096))
+                self.fs.fsync(fd)
+            finally:
+                self.fs.close(fd)
+                self.fs.unlink(probe)
+        except OSError:
+            return False
+        return True
 
     def _note_published(self, writer: ShardWriter) -> None:
         if writer.published:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion import settings
-from ingestion.server.limits import MAX_BATCH_EVENTS
+from ingestion.server.limits import MAX_BATCH_EVENTS, MAX_FRAME_BYTES, RESERVED_FILE_DESCRIPTORS
 
 DURABILITY_CHOICES = ("fsync", "flush")
 
@@ -26,6 +27,9 @@ class ServerConfig:
     max_connections: int = 10_000
     rate_limit: float = 50_000.0  # events per second per connection; 0 turns it off
     rate_burst: int = 100_000
+    deadletter_rate: float = 256 * 1024.0  # bytes of dead-letter per second per connection
+    deadletter_burst: int = 4 * 1024 * 1024
+    max_buffered_bytes: int = 256 * 1024 * 1024  # frames held, over every connection
     window: int = 64  # frames a connection may have in flight before its reader waits
     workers: int = 1
     log_level: str = "INFO"
@@ -144,6 +148,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         d.rate_burst,
         "events a connection may send at once above the rate",
     )
+    _number_option(
+        parser,
+        "--deadletter-rate",
+        float,
+        "RESPAWN_DEADLETTER_RATE",
+        d.deadletter_rate,
+        "bytes of refused frames and events a connection may have dead-lettered per second "
+        "(past its burst: closed with 1008)",
+    )
+    _number_option(
+        parser,
+        "--deadletter-burst",
+        int,
+        "RESPAWN_DEADLETTER_BURST",
+        d.deadletter_burst,
+        "bytes a connection may have dead-lettered at once above that rate",
+    )
+    _number_option(
+        parser,
+        "--max-buffered-bytes",
+        int,
+        "RESPAWN_MAX_BUFFERED_BYTES",
+        d.max_buffered_bytes,
+        "bytes of frames held (read, not yet acknowledged) over every connection; past it, "
+        "connections wait",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -186,6 +216,9 @@ def from_args(args: argparse.Namespace) -> ServerConfig:
         max_connections=args.max_connections,
         rate_limit=args.rate_limit,
         rate_burst=args.rate_burst,
+        deadletter_rate=args.deadletter_rate,
+        deadletter_burst=args.deadletter_burst,
+        max_buffered_bytes=args.max_buffered_bytes,
         workers=args.workers,
         log_level=args.log_level,
     )
@@ -208,6 +241,9 @@ def to_args(config: ServerConfig, token_file: Path | None) -> list[str]:
     args += ["--shard-max-age", repr(config.shard_max_age)]
     args += ["--max-connections", str(config.max_connections)]
     args += ["--rate-limit", repr(config.rate_limit), "--rate-burst", str(config.rate_burst)]
+    args += ["--deadletter-rate", repr(config.deadletter_rate)]
+    args += ["--deadletter-burst", str(config.deadletter_burst)]
+    args += ["--max-buffered-bytes", str(config.max_buffered_bytes)]
     args += ["--workers", str(config.workers), "--log-level", config.log_level]
     return args
 
@@ -226,7 +262,34 @@ def validate(config: ServerConfig) -> None:
             f"--rate-burst {config.rate_burst} is below the batch limit {MAX_BATCH_EVENTS}: "
             "a full batch could never be admitted; raise it"
         )
+    if config.deadletter_rate <= 0 or config.deadletter_burst <= 0:
+        raise ConfigError("--deadletter-rate and --deadletter-burst must be positive")
+    if config.max_buffered_bytes < MAX_FRAME_BYTES:
+        raise ConfigError(
+            f"--max-buffered-bytes {config.max_buffered_bytes} is below one frame "
+            f"({MAX_FRAME_BYTES} bytes); raise it"
+        )
     if config.workers < 1:
         raise ConfigError("--workers must be at least 1")
     if config.workers > 1 and config.port == 0:
         raise ConfigError("--workers above 1 needs a fixed --port (the workers share it)")
+
+
+def ensure_file_descriptors(config: ServerConfig) -> None:
+    """Make room for `--max-connections` sockets: raise this process's soft limit on open files
+    towards the hard one, or refuse to start (an idle-socket flood would otherwise make health
+    checks and new connections fail with "too many open files")."""
+    needed = config.max_connections + RESERVED_FILE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        return
+    raise ConfigError(
+        f"--max-connections {config.max_connections} needs about {needed} file descriptors, "
+        f"but this process may open at most {hard} (RLIMIT_NOFILE). Raise the limit "
+        f"(`ulimit -n {needed}` in the shell, LimitNOFILE={needed} in a systemd unit, "
+        f"--ulimit nofile={needed} for docker) or lower --max-connections to "
+        f"{max(1, hard - RESERVED_FILE_DESCRIPTORS)}"
+    )

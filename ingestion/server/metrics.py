@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from typing import Protocol
+
+
+class Budget(Protocol):
+    held: int
+    limit: int
+    paused_total: int
+
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -46,6 +54,8 @@ class Metrics:
         self.connections_open = 0
         self.connections_total = 0
         self.connections_refused: Counter[str] = Counter()  # by HTTP status
+        self.connections_closed: Counter[str] = Counter()  # by the server, by reason
+        self.budget: Budget | None = None  # the buffer budget, read when rendering
         self.commits = 0
         self.ack_latency = Histogram()
         self.commit_latency = Histogram()
@@ -86,6 +96,28 @@ class Metrics:
         out.append(f"respawn_connections_total {self.connections_total}")
         family("respawn_connections_refused_total", "counter", "Handshakes refused, by status.")
         labelled("respawn_connections_refused_total", "status", self.connections_refused, ())
+        family(
+            "respawn_connections_closed_total",
+            "counter",
+            "Connections closed by the server for a policy violation, by reason.",
+        )
+        labelled(
+            "respawn_connections_closed_total",
+            "reason",
+            self.connections_closed,
+            ("deadletter_budget", "ping_flood", "unread_output"),
+        )
+        if self.budget is not None:
+            family("respawn_buffered_bytes", "gauge", "Bytes of frames read, not yet answered.")
+            out.append(f"respawn_buffered_bytes {self.budget.held}")
+            family("respawn_buffered_bytes_limit", "gauge", "--max-buffered-bytes.")
+            out.append(f"respawn_buffered_bytes_limit {self.budget.limit}")
+            family(
+                "respawn_reading_paused_total",
+                "counter",
+                "Times a connection's reading was paused by the buffer budget.",
+            )
+            out.append(f"respawn_reading_paused_total {self.budget.paused_total}")
         family("respawn_commits_total", "counter", "Group commits (one fsync per stream each).")
         out.append(f"respawn_commits_total {self.commits}")
         family("respawn_ack_latency_seconds", "histogram", "Frame received to reply sent.")

@@ -16,7 +16,6 @@ import uuid
 from collections import deque
 from typing import Protocol
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
@@ -27,11 +26,13 @@ from ingestion.server.committer import GroupCommitter, StorageError
 from ingestion.server.config import ServerConfig
 from ingestion.server.limits import TokenBucket
 from ingestion.server.metrics import Metrics
-from ingestion.server.wire import send_many
+from ingestion.server.wire import IngestConnection, send_many
 
 log = logging.getLogger("respawn.serve.session")
 
-Pending = tuple["asyncio.Future[None] | None", bytes, float]
+# (the commit's future, or None when nothing was written; the reply; when the frame was read;
+# its size, given back to the buffer budget once it is answered)
+Pending = tuple["asyncio.Future[None] | None", bytes, float, int]
 
 
 class SessionHost(Protocol):
@@ -44,7 +45,7 @@ class SessionHost(Protocol):
 
 
 class Session:
-    def __init__(self, ws: ServerConnection, server: SessionHost) -> None:
+    def __init__(self, ws: IngestConnection, server: SessionHost) -> None:
         config = server.config
         self.ws = ws
         self.server = server
@@ -53,6 +54,10 @@ class Session:
         self.bucket = (
             TokenBucket(config.rate_limit, config.rate_burst) if config.rate_limit else None
         )
+        # Bytes this connection may make the server dead-letter: refusals are stored, so a
+        # client sending nothing but garbage must not be able to fill the disk with it.
+        self.deadletter_budget = TokenBucket(config.deadletter_rate, config.deadletter_burst)
+        self._policy_close: str | None = None  # why the reader stopped: close 1008 with it
         self.pending: deque[Pending] = deque()
         self._wake = asyncio.Event()  # a reply was queued, or reading ended
         self._space = asyncio.Event()  # the window has room again
@@ -98,8 +103,13 @@ class Session:
         else:
             if reader_error is not None:
                 close_code, reason = CloseCode.INTERNAL_ERROR, "internal error; see server logs"
+            elif self._policy_close is not None:
+                close_code, reason = CloseCode.POLICY_VIOLATION, self._policy_close
+                self.server.metrics.connections_closed["deadletter_budget"] += 1
             elif self.server.draining:
                 close_code, reason = CloseCode.GOING_AWAY, "server shutting down"
+        finally:
+            self.ws.release_all()
         if close_code != CloseCode.NORMAL_CLOSURE:
             await self.ws.close(close_code, reason)
         log.info(
@@ -127,11 +137,25 @@ class Session:
                 received_at = format_ts(now)
                 metrics.bytes_received += len(data)
                 outcome = self._process(data, received_at)
+                if outcome.deadletter and self.deadletter_budget.take(len(outcome.deadletter)):
+                    # (A close reason holds at most 123 bytes; the log says more.)
+                    self._policy_close = "dead-letter budget exceeded: fix what is refused"
+                    log.warning(
+                        "closing a connection past its dead-letter budget",
+                        extra={
+                            "fields": {
+                                "connection_id": self.id,
+                                "rate": self.deadletter_budget.rate,
+                                "burst": self.deadletter_budget.burst,
+                            }
+                        },
+                    )
+                    return  # that frame is neither stored nor answered: it may be resent
                 self.frames += 1
                 future = None
                 if outcome.events or outcome.deadletter:
                     future = committer.submit(now, outcome.events, outcome.deadletter)
-                pending.append((future, outcome.reply, started))
+                pending.append((future, outcome.reply, started, len(data)))
                 wake.set()
                 if len(pending) >= self.window:
                     self._space.clear()
@@ -142,7 +166,12 @@ class Session:
     def _process(self, data: bytes, received_at: str) -> frames.Outcome:
         decoded = frames.decode(data)
         if isinstance(decoded, frames.FrameRefusal):
-            outcome = frames.refuse(decoded, frames.raw_text(data), received_at, self.id)
+            # A refused frame costs at least one event of the rate: else garbage is free.
+            if (wait := self._over_rate(max(1, decoded.events))) is not None:
+                decoded = frames.FrameRefusal(wait, decoded.batch_id)
+                outcome = frames.refuse(decoded, b"", received_at, self.id, keep=False)
+            else:
+                outcome = frames.refuse(decoded, data, received_at, self.id)
         elif (wait := self._over_rate(len(decoded.events))) is not None:
             outcome = frames.refuse(
                 frames.FrameRefusal(wait, decoded.batch_id), "", received_at, self.id, keep=False
@@ -182,6 +211,7 @@ class Session:
         observe = self.server.metrics.ack_latency.observe
         replies: list[bytes] = []
         started: list[float] = []
+        answered = 0  # bytes of the frames whose replies go out now
         while True:
             if not pending:
                 if self._reading_done:
@@ -200,13 +230,16 @@ class Session:
                 future = pending[0][0]
                 if future is not None and (failed := future.exception()) is not None:
                     break
-                _, reply, t0 = pending.popleft()
+                _, reply, t0, size = pending.popleft()
                 replies.append(reply)
                 started.append(t0)
+                answered += size
             if len(pending) < self.window:
                 self._space.set()
             if replies:
                 await send_many(ws, replies)
+                ws.release(answered)
+                answered = 0
             if failed is not None:
                 raise failed
             now = time.perf_counter()

@@ -312,3 +312,28 @@ def test_validating_a_batch_reports_each_refusal_at_its_place() -> None:
         "valid", "rejected", "valid", "valid", "rejected", "unknown",
     ]  # fmt: skip
     assert validate_events([event()], [MAX_EVENT_BYTES + 1])[0].failure.code == "event_too_large"  # type: ignore[union-attr]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=39),
+    st.one_of(
+        st.sampled_from(
+            [
+                "2026-02-30T18:12:45Z",  # no such day
+                "2026-01-30T18:12:45Z\n2026-01-30T18:12:45Z",  # two timestamps in one
+                "2026-01-30T24:00:00Z",
+                "2026-01-30T18:12:45.123456789+01:00",  # valid: more digits than datetime reads
+                "2026-01-30T18:12:45",  # no zone
+            ]
+        ),
+        json_values,
+    ),
+)
+def test_a_batch_checks_its_timestamps_together_as_each_event_alone(i: int, stamp: Any) -> None:
+    events = [event(name) for name in sorted(EVENT_TYPES) for _ in range(14)][:40]
+    events[i]["timestamp"] = stamp
+    sizes = [len(orjson.dumps(e)) for e in events]
+    assert validate_events(events, sizes) == [
+        validate_event(e, n) for e, n in zip(events, sizes, strict=True)
+    ]

@@ -157,7 +157,9 @@ def test_every_line_has_exactly_the_columns_of_its_kind_in_order_and_of_their_ty
 def test_the_columns_name_the_documented_fields() -> None:
     server = ["received_at", "sent_at", "batch_id", "connection_id"]
     assert list(EVENT_LINE_COLUMNS) == [*server, "status", "event"]
-    assert list(DEADLETTER_LINE_COLUMNS) == [*server, "index", "failure", "raw"]
+    assert list(DEADLETTER_LINE_COLUMNS) == [
+        *server, "index", "failure", "raw", "raw_encoding", "raw_bytes", "raw_sha256"
+    ]  # fmt: skip
     assert DEADLETTER_LINE_COLUMNS["failure"] == {
         "code": "string",
         "field": "string",

@@ -105,18 +105,29 @@ def test_a_reader_listing_shards_never_sees_a_partial_file(tmp_path: Path) -> No
     assert len(published_shards(tmp_path, Stream.EVENTS)) == shards
 
 
-def test_an_abandoned_shard_stays_in_flight_and_the_next_write_opens_a_new_one(
+def test_a_rewind_cuts_the_shard_back_to_its_last_checkpoint_and_keeps_writing_it(
     tmp_path: Path,
 ) -> None:
+    one, two, three = landed_line(1), landed_line(2), landed_line(3)
     w = ShardWriter(tmp_path, Stream.EVENTS)
+    w.write(one, NOON)
+    w.checkpoint()  # line 1 acknowledged
+    w.write(two[:30], NOON)  # a write the disk cut short
+    shard = w.inflight
+    w.rewind()
+    w.write(three, NOON)
+    assert w.inflight == shard
+    final = w.publish()
+    assert final is not None and final.read_bytes() == one + three
+    assert inflight_shards(tmp_path) == []
+
+
+def test_an_empty_shard_is_never_due_however_old(tmp_path: Path) -> None:
+    w = ShardWriter(tmp_path, Stream.EVENTS, max_age_seconds=0.01)
     w.write(landed_line(1), NOON)
-    abandoned = w.abandon()
-    assert abandoned is not None and abandoned.exists()
-    w.write(landed_line(2), NOON)
-    assert w.inflight != abandoned
-    w.publish()
-    assert len(published_shards(tmp_path, Stream.EVENTS)) == 1
-    assert inflight_shards(tmp_path) == [abandoned]
+    w.rewind()  # nothing was acknowledged: back to empty, the file kept for the next write
+    time.sleep(0.02)
+    assert not w.due() and w.inflight is not None
 
 
 @pytest.mark.parametrize("stream", list(Stream))

@@ -87,6 +87,24 @@ def test_refused_handshakes_are_counted_by_status(guarded: Ingestor) -> None:
     assert metric(after, name) == metric(before, name) + 1
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Authorization", f"Bearer {TOKEN}"), ("Authorization", f"Bearer {TOKEN}")],
+        [("Authorization", f"Bearer {TOKEN}"), ("Origin", ORIGIN), ("Origin", ORIGIN)],
+    ],
+    ids=["authorization", "origin"],
+)
+def test_a_header_given_twice_is_refused_400_and_counted(
+    guarded: Ingestor, headers: list[tuple[str, str]]
+) -> None:
+    name = 'respawn_connections_refused_total{status="400"}'
+    before = metric(guarded.metrics(), name)
+    assert status_of(guarded.url, additional_headers=headers) == 400
+    assert metric(guarded.metrics(), name) == before + 1
+    assert guarded.running
+
+
 def test_healthz_and_metrics_need_no_token(guarded: Ingestor) -> None:
     assert guarded.healthz() == 200
     assert http_get(f"{guarded.http_url}/metrics")[0] == 200

@@ -77,11 +77,11 @@ def test_a_commit_that_cannot_write_fails_its_futures_and_marks_the_committer_un
 
 def test_due_shards_are_published_without_new_submissions(tmp_path: Path) -> None:
     async def main() -> None:
-        committer = GroupCommitter(tmp_path, max_age_seconds=0.01)
+        committer = GroupCommitter(tmp_path, max_age_seconds=0.5)  # longer than any fsync here
         committer.start()
         await committer.submit(NOON, b"{}\n", b"")
         assert published_shards(tmp_path, Stream.EVENTS) == []
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
         await committer.publish_due()
         assert len(published_shards(tmp_path, Stream.EVENTS)) == 1
         await committer.close()

@@ -168,6 +168,40 @@ def test_unknown_fields_are_kept_verbatim(server: Ingestor, client: Client) -> N
     assert line["event"] == e and line["status"] == "valid"
 
 
+# Numbers that a double cannot hold, as a client may send them in fields we do not know.
+EXACT_NUMBERS = (
+    '"big":123456789012345678901234567890,"neg":-98765432109876543210987,'
+    '"precise":0.1000000000000000055511151231257827,"fixed":1.50,"tiny":1E-7,"zero":-0.0'
+)
+
+
+def shard_texts(server: Ingestor) -> bytes:
+    root = server.landing_root / "events"
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("in_batch", [False, True], ids=["single", "batch"])
+def test_unknown_numbers_land_exactly_as_the_client_wrote_them(
+    server: Ingestor, client: Client, in_batch: bool
+) -> None:
+    text = dumps(event())[:-1] + "," + EXACT_NUMBERS + "}"
+    frame = f'{{"batch_id":"exact","events":[{text}, {text.replace("-0.0", "2")}]}}'
+    assert client.call(frame if in_batch else text)["accepted"] == (2 if in_batch else 1)
+    assert b'"event":' + text.encode() + b"}\n" in shard_texts(server)
+
+
+def test_an_integer_too_big_for_a_contract_field_is_out_of_range_not_a_wrong_type(
+    client: Client,
+) -> None:
+    text = dumps(event())[:-1].replace(
+        '"match_duration_sec":312', '"match_duration_sec":1' + "0" * 30
+    )
+    reply = client.call(text + "}")
+    assert [(r["code"], r["field"]) for r in reply["rejected"]] == [
+        ("out_of_range", "match_duration_sec")
+    ]
+
+
 def test_unknown_event_names_and_versions_land_marked_unknown(
     server: Ingestor, client: Client
 ) -> None:

@@ -17,7 +17,8 @@ def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> d
     from orchestration.automation.sensors import landed_shards_sensor
     from orchestration.resources import build_resources
 
-    resources = {"landing": build_resources(home)["landing"]}
+    built = build_resources(home)
+    resources = {"landing": built["landing"], "warehouse": built["warehouse"]}
     context = dg.build_sensor_context(cursor=cursor, instance=instance, resources=resources)
     return landed_shards_sensor(context)
 
