@@ -78,18 +78,34 @@ def merge_events(con: Any, days: list[date], now: datetime) -> MergeOutcome:
         """,
         params,
     )
-    # One pass keyed by event_id: its kept copy (named by rowid) and how many copies it has.
+    # The order that picks the kept copy, (received_at, shard_path, line_number), as one number
+    # (an aggregate compares numbers several times faster than tuples): the receive time in
+    # microseconds (a copy without one sorts last), then the shard's rank among the shards of
+    # these copies, then the line (a shard of at most 64 MB has far fewer than 2^32 lines).
     con.execute(
-        f"""
-        create or replace temp table _kept as
-        select event_id, arg_min(rid, ({_ORDER})) as rid, count(*) as copies,
-               arg_min(receive_date, ({_ORDER})) as receive_date
-        from _copies where event_id is not null group by event_id
-        union all
-        select null, rid, 1, receive_date from _copies where event_id is null
+        """
+        create or replace temp table _shard_ranks as
+        select shard_path, row_number() over (order by shard_path) as shard_rank
+        from (select distinct shard_path from _copies)
         """
     )
-    kept_days = _days_of(con, "_kept")
+    # One pass keyed by event_id: its kept copy (named by rowid) and how many copies it has.
+    con.execute(
+        """
+        create or replace temp table _kept as
+        with ordered as (
+            select c.event_id, c.rid,
+                   coalesce(epoch_us(c.received_at), 9223372036854775807)::hugeint
+                   * 18446744073709551616 + r.shard_rank * 4294967296 + c.line_number as position
+            from _copies c join _shard_ranks r using (shard_path)
+        )
+        select event_id, arg_min(rid, position) as rid, count(*) as copies
+        from ordered where event_id is not null group by event_id
+        union all
+        select null, rid, 1 from _copies where event_id is null
+        """
+    )
+    kept_days = _days_of(con, "_copies")  # where the kept copies are, and a few more
     con.execute(
         f"""
         create or replace temp table _verdicts as
@@ -145,7 +161,7 @@ def merge_events(con: Any, days: list[date], now: datetime) -> MergeOutcome:
     conflicts = _record_conflicts(con, stamp)
     affected = con.execute("select count(*) from _affected").fetchall()[0][0]
     con.execute(f"delete from raw.pending_merge where {IN_DAYS}", params)
-    for table in ("_affected", "_copies", "_kept", "_verdicts", "_flags", "_bad"):
+    for table in ("_affected", "_copies", "_shard_ranks", "_kept", "_verdicts", "_flags", "_bad"):
         con.execute(f"drop table {table}")
     return MergeOutcome(
         affected_ids=affected,

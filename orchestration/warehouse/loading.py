@@ -14,8 +14,9 @@ counted against its newlines once more before anything is committed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -60,8 +61,9 @@ class _Paths:
 
 
 def _utc(expr: str) -> str:
-    """An ISO 8601 text with a zone as a naive UTC timestamp (NULL when it is not one)."""
-    return f"timezone('UTC', try_cast({expr} as timestamptz))"
+    """An ISO 8601 text with a zone as a naive UTC timestamp (NULL when it is not one). A
+    TIMESTAMPTZ holds UTC microseconds: taking them is exact, and cheaper than `timezone()`."""
+    return f"make_timestamp(epoch_us(try_cast({expr} as timestamptz)))"
 
 
 def _logical(columns: Mapping[str, LogicalType], keys: Sequence[str]) -> LogicalType:
@@ -224,10 +226,11 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
         with ThreadPoolExecutor(max_workers=1) as pool:
             digests = pool.submit(lambda: [digest_shard(s.path) for s in shards])
             try:
-                rows = con.execute(
-                    f"insert into raw.{table} ({', '.join(columns)}) {select()}",
-                    {"files": [str(s.path) for s in shards]},
-                ).fetchall()[0][0]
+                with _any_insertion_order(con):
+                    rows = con.execute(
+                        f"insert into raw.{table} ({', '.join(columns)}) {select()}",
+                        {"files": [str(s.path) for s in shards]},
+                    ).fetchall()[0][0]
             except duckdb.InvalidInputException as exc:
                 raise _unreadable_lines(shards, exc) from exc
             read = digests.result()
@@ -247,6 +250,18 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
         rows_removed=removed,
         missing_shards=plan.missing,
     )
+
+
+@contextmanager
+def _any_insertion_order(con: Any) -> Iterator[None]:
+    """Let DuckDB insert rows in the order its threads produce them: a line number does not
+    depend on it, and keeping the files' order costs the insert about a tenth of its time."""
+    (before,) = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"set preserve_insertion_order = {bool(before)}")
 
 
 def _remove_days(con: Any, stream: str, table: str, days: list[date]) -> int:

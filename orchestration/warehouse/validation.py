@@ -261,10 +261,15 @@ def contract_rules(now: datetime) -> list[tuple[str, str]]:
 def contract_failures_sql(now: datetime) -> str:
     """A DuckDB expression over the `VALIDATED_COLUMNS` of a row: the list of the rules it breaks
     (empty when it passes), as pandera would report them on the same row at `now`."""
-    cases = ", ".join(
-        f"case when {broken} then {_sql_text(name)} end" for name, broken in contract_rules(now)
+    rules = contract_rules(now)
+    cases = ", ".join(f"case when {broken} then {_sql_text(name)} end" for name, broken in rules)
+    # Nearly every row passes: one OR of the rules decides that, and only a row that breaks one
+    # builds the list of their names.
+    broken = " or ".join(broken for _, broken in rules)
+    return (
+        f"case when {broken} then list_filter([{cases}], lambda rule: rule is not null) "
+        "else []::varchar[] end"
     )
-    return f"list_filter([{cases}], lambda rule: rule is not null)"
 
 
 # -- reports ----------------------------------------------------------------------------------
