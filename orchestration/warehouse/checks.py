@@ -25,7 +25,7 @@ EVENT_ID_UNIQUE = "event_id_unique"
 
 
 def matches_contract(report: ValidationReport) -> dg.AssetCheckResult:
-    failed = len(report.failed_rows)
+    failed = report.failed
     metadata: dict[str, Any] = {
         "rows validated": report.rows,
         "rows failed (quarantined)": failed,
