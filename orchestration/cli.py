@@ -13,9 +13,15 @@ import sys
 import ingestion.server.command
 import ingestion.simulator.command
 import orchestration.demo.command
+import orchestration.ml.command
 
-# `respawn serve`, `respawn simulate`, `respawn demo`, in the order of `respawn --help`.
-COMMANDS = (ingestion.server.command, ingestion.simulator.command, orchestration.demo.command)
+# `respawn serve`, `respawn simulate`, `respawn demo`, `respawn score`, in `respawn --help` order.
+COMMANDS = (
+    ingestion.server.command,
+    ingestion.simulator.command,
+    orchestration.demo.command,
+    orchestration.ml.command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,7 +37,11 @@ def as_of(data: synthetic.SyntheticData, last_day: date) -> synthetic.SyntheticD
     labels["is_censored"] = censored
     labels["churned"] = labels["churned"].mask(censored, pd.NA)
     truth = data.truth[data.truth["snapshot_date"] <= cut].reset_index(drop=True)
-    return synthetic.SyntheticData(features=features, labels=labels, truth=truth)
+    sessions = None
+    if data.sessions is not None:
+        before = data.sessions["started_at"] < cut + pd.Timedelta(days=1)
+        sessions = data.sessions[before].reset_index(drop=True)
+    return synthetic.SyntheticData(features, labels, truth, sessions)
 
 
 def warehouse(path: Path, data: synthetic.SyntheticData) -> duckdb.DuckDBPyConnection:
