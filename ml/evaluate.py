@@ -130,3 +130,8 @@ def cohort_comparison(
             entry[name] = roc_auc_or_nan(labels[mask], ranking[mask]) if mask.any() else np.nan
         rows.append(entry)
     return pd.DataFrame(rows)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-able dicts: NaN (a figure too small to say) becomes None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

@@ -28,6 +28,7 @@ from ml.evaluate import (
     calibration_table,
     cohort_comparison,
     compare,
+    records,
 )
 from ml.explain import contributions, global_ranking
 from ml.feature_contract import RECENCY_FEATURE, TENURE_FEATURE
@@ -168,7 +169,7 @@ def train_and_evaluate(
         "comparison": comparison.to_dict(),
         "calibration_table": calibration.to_dict(orient="records"),
         "global_ranking": ranking.head(30).to_dict(orient="records"),
-        "cohorts": cohorts.to_dict(orient="records"),
+        "cohorts": records(cohorts),
         "recency_feature": RECENCY_FEATURE,
         "best_iteration": trained.best_iteration,
         "rounds_run": trained.rounds_run,

@@ -211,8 +211,12 @@ def verdict(roc_auc: dict[str, float]) -> str:
     )
 
 
+def _finite(value: float | None) -> bool:
+    return value is not None and bool(np.isfinite(value))
+
+
 def _auc_text(value: float | None) -> str:
-    return "too few to say" if value is None or not np.isfinite(value) else f"{value:.3f}"
+    return f"{value:.3f}" if _finite(value) else "too few to say"
 
 
 def cohort_markdown(cohorts: pd.DataFrame | list[dict[str, Any]]) -> str:
@@ -221,7 +225,7 @@ def cohort_markdown(cohorts: pd.DataFrame | list[dict[str, Any]]) -> str:
     rows = []
     for r in frame.to_dict(orient="records"):
         values = [r.get(name) for name in (MODEL, RECENCY, LOGISTIC)]
-        if any(v is None or not np.isfinite(v) for v in values):
+        if not all(_finite(v) for v in values):
             said = ""
         else:
             pairs = zip((RECENCY, LOGISTIC), values[1:], strict=True)
@@ -231,7 +235,7 @@ def cohort_markdown(cohorts: pd.DataFrame | list[dict[str, Any]]) -> str:
             [
                 r["cohort"],
                 f"{int(r['rows']):,}",
-                "" if not np.isfinite(r["churn_rate"]) else f"{r['churn_rate']:.0%}",
+                f"{r['churn_rate']:.0%}" if _finite(r["churn_rate"]) else "",
                 *(_auc_text(v) for v in values),
                 said,
             ]

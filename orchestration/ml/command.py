@@ -82,8 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     if not (dagster_home / "dagster.yaml").exists():
         shutil.copy(INSTANCE_CONFIG, dagster_home / "dagster.yaml")
     job = build_definitions(home).resolve_job_def(SCORING_JOB)
+    # Dagster's step-by-step log lines stay in the run (the UI); the terminal gets the result.
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     result = job.execute_in_process(
-        run_config=run_config(args.date, args.tenure_days, args.reachable_days),
+        run_config={**run_config(args.date, args.tenure_days, args.reachable_days), **quiet},
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,
     )
