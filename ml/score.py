@@ -50,6 +50,7 @@ TIERS = ("High", "Medium", "Low")
 SHOWN_PROBABILITY = (0.01, 0.99)
 REACHABLE_DAYS = 3
 REACHABLE, LAPSED = "reachable", "lapsed"
+SEGMENTS = (REACHABLE, LAPSED)
 SNAPSHOT_SCOPE = "snapshot"
 # Columns every scoring needs beyond the scorer's: the segment, the tie-break, the peers.
 _CONTEXT = (DAYS_SINCE_LAST_SESSION, RECENCY_FEATURE, TENURE_FEATURE)
@@ -97,7 +98,6 @@ class ScoringResult:
     note: str  # what scored and why, in plain words
     scores: pd.DataFrame  # the ml.churn_scores rows
     reasons: pd.DataFrame  # the ml.churn_reasons rows
-    drift: pd.DataFrame  # PSI per feature, the model's reference vs these rows
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -110,28 +110,32 @@ class ScoringResult:
         return self.scoring_dates[-1]
 
 
-def risk_tier(probability: np.ndarray) -> np.ndarray:
-    return np.where(
-        probability >= HIGH_RISK, TIERS[0], np.where(probability >= MEDIUM_RISK, TIERS[1], TIERS[2])
-    ).astype(object)
+def risk_tier(probability: np.ndarray) -> pd.Categorical:
+    codes = np.where(probability >= HIGH_RISK, 0, np.where(probability >= MEDIUM_RISK, 1, 2))
+    return pd.Categorical.from_codes(codes.astype(np.int8), TIERS)
 
 
 def _explain(choice: ScoringChoice, features: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """(contributions, margin, probability) of the chosen scorer on `features`."""
+    """(contributions, margin, probability) of the chosen scorer on `features`. The margin is the
+    sum of the contributions: TreeSHAP's are exact (they add up to the booster's margin, up to
+    float32 rounding), so the trees are not walked a second time for it."""
     scorer = choice.scorer
+    contribs = (
+        choice.model.booster.predict(
+            dmatrix(features, choice.model.feature_names), pred_contribs=True
+        )
+        if choice.scored_with == MODEL
+        else scorer.contributions(features)
+    )
+    margin = contribs.sum(axis=1, dtype=np.float64)
     if choice.scored_with == MODEL:
-        model = choice.model
-        matrix = dmatrix(features, model.feature_names)
-        contribs = model.booster.predict(matrix, pred_contribs=True)
-        margin = model.booster.predict(matrix, output_margin=True).astype(np.float64)
-        return contribs, margin, model.calibrator.probability(margin)
-    contribs = scorer.contributions(features)
-    return contribs, contribs.sum(axis=1), scorer.probability(features)
+        return contribs, margin, choice.model.calibrator.probability(margin)
+    return contribs, margin, scorer.probability(features)
 
 
 def _ranks(order_keys: tuple[np.ndarray, ...], groups: np.ndarray | None = None) -> np.ndarray:
-    """1-based ranks by `order_keys` (np.lexsort: the last key is the primary one), counted
-    within each value of `groups` when given."""
+    """1-based ranks by `order_keys` (np.lexsort: the last key is the primary one; equal keys
+    keep the rows' order, by user id), counted within each value of `groups` when given."""
     order = np.lexsort(order_keys)
     rank = np.empty(order.size, dtype=np.int64)
     if groups is None:
@@ -142,6 +146,14 @@ def _ranks(order_keys: tuple[np.ndarray, ...], groups: np.ndarray | None = None)
         members = order[ordered == value]
         rank[members] = np.arange(1, members.size + 1)
     return rank
+
+
+def _labels(values: np.ndarray | str, n: int) -> pd.Categorical:
+    """A text column as categories: most of its values repeat, and DuckDB takes categories
+    (Arrow dictionaries) without converting every row's string."""
+    if isinstance(values, str):
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [values])
+    return pd.Categorical(values)
 
 
 def score_rows(
@@ -170,42 +182,37 @@ def score_rows(
 
     started = time.perf_counter()
     user_ids = rows.keys["user_id"].to_numpy(dtype=object)
+    n = user_ids.size
     days_away = context[DAYS_SINCE_LAST_SESSION]
-    segment = np.where(days_away < request.reachable_days, REACHABLE, LAPSED).astype(object)
-    order_keys = (user_ids.astype(str), -context[RECENCY_FEATURE], -margin, -probability)
+    reachable = days_away < request.reachable_days
+    segment = pd.Categorical.from_codes(np.where(reachable, 0, 1).astype(np.int8), SEGMENTS)
+    order_keys = (-context[RECENCY_FEATURE], -margin, -probability)
     scored_at = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
     dates = rows.keys["snapshot_date"].to_numpy()
     scores = pd.DataFrame(
         {
-            "scope": request.scope,
+            "scope": _labels(request.scope, n),
             "scoring_date": dates,
             "user_id": user_ids,
             "churn_probability": probability,
             "risk_tier": risk_tier(probability),
             "risk_rank": _ranks(order_keys),
             "segment": segment,
-            "segment_rank": _ranks(order_keys, segment),
+            "segment_rank": _ranks(order_keys, segment.codes),
             "days_since_last_session": days_away.astype(np.int32),
             "model_score": margin,
-            "scored_with": choice.scored_with,
-            "model_version": choice.model.version,
+            "scored_with": _labels(choice.scored_with, n),
+            "model_version": _labels(choice.model.version, n),
             "scored_at": scored_at,
         }
     )
     picked = reasons.pop("row").to_numpy()
     reasons.insert(0, "user_id", user_ids[picked])
     reasons.insert(0, "scoring_date", dates[picked])
-    reasons.insert(0, "scope", request.scope)
-    reasons["scored_with"] = choice.scored_with
-    reasons["model_version"] = choice.model.version
+    reasons.insert(0, "scope", _labels(request.scope, picked.size))
+    reasons["scored_with"] = _labels(choice.scored_with, picked.size)
+    reasons["model_version"] = _labels(choice.model.version, picked.size)
     timings["assemble_seconds"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    drift_features = rows.features[[n for n in choice.model.feature_names if n in rows.features]]
-    drift = population_stability(
-        choice.model.drift_profile, drift_features, context[TENURE_FEATURE]
-    )
-    timings["drift_seconds"] = time.perf_counter() - started
     return ScoringResult(
         request=request,
         scoring_dates=rows.snapshot_dates,
@@ -214,8 +221,16 @@ def score_rows(
         note=choice.note,
         scores=scores,
         reasons=reasons,
-        drift=drift,
         timings=timings,
+    )
+
+
+def drift(model: RegisteredModel, rows: ScoringRows) -> pd.DataFrame:
+    """PSI per feature of `rows` against the model's training window, at equal tenure (the
+    `feature_drift_psi` check's figure; not part of scoring, which it would only slow down)."""
+    features = rows.features[[n for n in model.feature_names if n in rows.features]]
+    return population_stability(
+        model.drift_profile, features, rows.features[TENURE_FEATURE].to_numpy(np.float64)
     )
 
 

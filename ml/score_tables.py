@@ -106,12 +106,13 @@ def _arrow(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
     return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, view: str) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, view: str, *, replace: bool) -> None:
     columns = _COLUMNS[table]
     casts = ", ".join(
         f"CAST({name} AS {kind.replace(' NOT NULL', '')})" for name, kind in columns.items()
     )
-    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {casts} FROM {view}")
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {casts} FROM {view}")
 
 
 def remove_stale_dates(
@@ -135,6 +136,10 @@ def remove_stale_dates(
     return stale
 
 
+def _key_match(table: str, view: str) -> str:
+    return " AND ".join(f"v.{k} = {table}.{k}" for k in _KEYS[table])
+
+
 def write_scores(
     con: duckdb.DuckDBPyConnection,
     result: ScoringResult,
@@ -146,19 +151,26 @@ def write_scores(
     views = {SCORES_TABLE: "_ml_scores", REASONS_TABLE: "_ml_reasons"}
     con.register(views[SCORES_TABLE], _arrow(result.scores, SCORES_COLUMNS))
     con.register(views[REASONS_TABLE], _arrow(result.reasons, REASONS_COLUMNS))
+    same = "scope = ?" + (
+        "" if result.request.whole_scope else f" AND scoring_date IN ({_dates(result)})"
+    )
     try:
         con.execute("BEGIN TRANSACTION")
         try:
             for table, view in views.items():
-                if result.request.whole_scope:
-                    con.execute(f"DELETE FROM {table} WHERE scope = ?", [result.scope])
-                else:
+                existing = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE {same}", [result.scope]
+                ).fetchone()
+                if existing and existing[0]:
+                    # Rows the new ones do not replace go; the rest are overwritten in place (a
+                    # delete and an insert of the same key in one transaction costs DuckDB's
+                    # index far more than replacing it).
                     con.execute(
-                        f"DELETE FROM {table} WHERE scope = ? AND scoring_date IN "
-                        f"(SELECT DISTINCT CAST(scoring_date AS DATE) FROM {view})",
+                        f"DELETE FROM {table} WHERE {same} AND NOT EXISTS "
+                        f"(SELECT 1 FROM {view} v WHERE {_key_match(table, view)})",
                         [result.scope],
                     )
-                _insert(con, table, view)
+                _insert(con, table, view, replace=bool(existing and existing[0]))
             stale = remove_stale_dates(con, features_table)
             con.execute("COMMIT")
         except BaseException:
@@ -173,3 +185,7 @@ def write_scores(
         stale_dates_removed=stale,
         kept_apart=kept,
     )
+
+
+def _dates(result: ScoringResult) -> str:
+    return ", ".join(f"DATE '{day.isoformat()}'" for day in result.scoring_dates)

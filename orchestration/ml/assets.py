@@ -39,7 +39,6 @@ from ml.report import (
     calibration_markdown,
     cohort_markdown,
     comparison_markdown,
-    drift_markdown,
     most_at_risk,
     new_player_markdown,
     ranking_markdown,
@@ -435,9 +434,6 @@ def score_churn(
             "most at risk, lapsed": dg.MetadataValue.md(at_risk_markdown(lapsed)),
             "stale dates removed": dg.MetadataValue.json(
                 [d.isoformat() for d in written.stale_dates_removed]
-            ),
-            "feature drift (PSI vs the model's window, same tenure)": dg.MetadataValue.md(
-                drift_markdown(result.drift)
             ),
             "seconds": _seconds(result.timings),
         },

@@ -5,11 +5,12 @@ import dagster as dg
 
 from ingestion.settings import models_root
 from ml.dataset import load_rows
-from ml.drift import PSI_WARN, population_stability
+from ml.drift import PSI_WARN
 from ml.feature_contract import TENURE_FEATURE
 from ml.registry import load
 from ml.report import drift_markdown
 from ml.score import SNAPSHOT_SCOPE
+from ml.score import drift as feature_drift
 from ml.score_tables import SCORES_TABLE
 from orchestration import asset_keys
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -40,11 +41,7 @@ def feature_drift_psi(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         scoring_date, version = row
         model = load(version, models_root())
         names = list(dict.fromkeys([*model.feature_names, TENURE_FEATURE]))
-        rows = load_rows(con, names, snapshot_date=scoring_date)
-    features = rows.features[model.feature_names]
-    drift = population_stability(
-        model.drift_profile, features, rows.features[TENURE_FEATURE].to_numpy()
-    )
+        drift = feature_drift(model, load_rows(con, names, snapshot_date=scoring_date))
     drifted = drift[drift["drifted"]]
     return dg.AssetCheckResult(
         passed=drifted.empty,
