@@ -9,7 +9,10 @@ fault at its default rate): players are generated, delivered by their devices an
 estimate. The bare baseline in the same run writes the same number of lines, pre-built (the
 simulator's own landed lines, decoded to dicts beforehand), with orjson to one file in one
 process, then fsyncs it: the cost of producing the bytes without simulating anything. Printed: both
-rates and the simulator's rate as a share of the baseline's.
+rates and the simulator's rate as a share of the baseline's, then where one process spends its
+CPU per event on a sample of the same population (`--sample` players): the behaviour model
+(numpy) and decoding it into Python objects, device delivery (event dicts, faults), the
+landing's line encoding (`to_landing.land_frame`, no disk) and the truth rows.
 
 Goal (2 cores): 10 million events in a couple of minutes.
 """
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -32,9 +35,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ingestion.landing.layout import Stream, published_shards  # noqa: E402
+from ingestion.simulator.behaviour import Decoder, simulate_chunk  # noqa: E402
 from ingestion.simulator.config import SimConfig  # noqa: E402
-from ingestion.simulator.players import events_per_player  # noqa: E402
-from ingestion.simulator.to_landing import run_to_landing  # noqa: E402
+from ingestion.simulator.players import deliver, devices, events_per_player  # noqa: E402
+from ingestion.simulator.summary import Counts  # noqa: E402
+from ingestion.simulator.to_landing import HourShards, land_frame, run_to_landing  # noqa: E402
+from ingestion.simulator.truth import TruthParts  # noqa: E402
 
 SAMPLE_LINES = 200_000
 
@@ -56,6 +62,44 @@ def baseline(lines: int, sample: list[dict], path: Path) -> float:
     return time.perf_counter() - started
 
 
+def breakdown(cfg: SimConfig, players: int, scratch: Path) -> tuple[int, dict[str, float]]:
+    """(event copies, seconds per stage) for the first `players` players, in this one process,
+    streamed a decode batch at a time as `to_landing` does (holding everything would make the
+    cyclic garbage collector, not the stages, the cost)."""
+    seconds = dict.fromkeys(("behaviour", "decode", "delivery", "encode", "truth"), 0.0)
+    clock = time.perf_counter
+    t = clock()
+    chunk = simulate_chunk(cfg, 0, players)
+    seconds["behaviour"] = clock() - t
+    shards, counts, truth = HourShards(scratch, datetime.now(UTC)), Counts(), TruthParts()
+    t = clock()
+    decoder = Decoder(chunk)
+    seconds["decode"] += clock() - t
+    for p0 in range(0, players, 2048):
+        t0 = clock()
+        lives = decoder.lives(p0, min(players, p0 + 2048))
+        t1 = clock()
+        seconds["decode"] += t1 - t0
+        batch = devices(cfg, decoder, p0, min(players, p0 + 2048))
+        seconds["delivery"] += clock() - t1
+        for life, device in zip(lives, batch, strict=True):
+            t0 = clock()
+            delivery = deliver(cfg, life, device)
+            t1 = clock()
+            for frame in delivery.frames:
+                land_frame(frame, shards, counts)
+            t2 = clock()
+            truth.add(life, delivery)
+            t3 = clock()
+            seconds["delivery"] += t1 - t0
+            seconds["encode"] += t2 - t1
+            seconds["truth"] += t3 - t2
+        shards.buffers.clear()  # what a flush would write: not measured here
+        truth.take()
+    shards.pool.shutdown()
+    return counts.events_sent, seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000, help="events to simulate")
@@ -64,11 +108,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="keep the output in this dir")
+    parser.add_argument("--profile", default="default", help="simulation profile")
+    parser.add_argument("--sample", type=int, default=20_000, help="players of the breakdown")
     args = parser.parse_args()
     events = 1_000_000 if args.quick else args.events
     workers = args.workers or os.cpu_count() or 1
 
-    cfg = SimConfig(players=1, days=args.days, start=date(2026, 1, 1), seed=args.seed)
+    cfg = SimConfig(
+        players=1, days=args.days, start=date(2026, 1, 1), seed=args.seed, profile=args.profile
+    )
     players = max(1, round(events / events_per_player(cfg)))
     cfg = replace(cfg, players=players)
     out = args.keep or Path(tempfile.mkdtemp(prefix="respawn-bench-simulate-"))
@@ -92,6 +140,7 @@ def main() -> int:
             if len(sample) >= SAMPLE_LINES:
                 break
         bare = baseline(lines, sample, out / "baseline.jsonl")
+        sampled, stages = breakdown(cfg, min(args.sample, players), out / "scratch")
     finally:
         if args.keep is None:
             shutil.rmtree(out, ignore_errors=True)
@@ -107,6 +156,13 @@ def main() -> int:
         f"{bare_rate:,.0f} lines/s"
     )
     print(f"ratio simulator / baseline: {rate / bare_rate:.2f}")
+    total = sum(stages.values())
+    print(
+        f"one process, {sampled:,} event copies: {total / sampled * 1e6:.2f} us per event = "
+        + ", ".join(
+            f"{name} {s / sampled * 1e6:.2f} ({s / total:.0%})" for name, s in stages.items()
+        )
+    )
     return 0
 
 

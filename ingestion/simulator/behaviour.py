@@ -1,44 +1,46 @@
-"""What a player does, day by day, until they churn: the true events, before any device fault.
+"""What players do until they churn: the true events, before any device fault.
 
-A player carries a latent frustration made of four parts (losses, rage quits, network drops,
-crashes). Losses and loss streaks, rage quits, network disconnects and crashes add to it; wins and
-sessions started from a friend's invite relieve it; a night's sleep cools it. Frustration shows
-in behaviour before it shows in churn: a frustrated player starts fewer sessions, plays fewer
-matches per session and rage quits more. Engagement also fades with tenure. Each day ends with a
-churn hazard that rises with frustration and fading interest; once it fires the player emits
-nothing more, except that a small share come back after a long absence (the platform must tell
-"inactive" from "churned").
+`simulate_lives` runs a chunk of players with the profile's schedule (`daily` for `default`,
+`renewal` for `casual-mobile`), both playing their sessions with `sessions`, all in numpy; then
+decodes the tables into one `PlayerLife` per player for delivery and the truth files.
 
-All times are true UTC epoch milliseconds. Every draw comes from the player's behaviour RNG.
+All times are true UTC epoch milliseconds. Every draw is keyed by the player (see `draws`), so a
+player's life does not depend on the chunk it is simulated in.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingestion.simulator.events import (
-    BOT,
-    CRASH,
-    DAY_MS,
-    DISCONNECT,
-    HOUR_MS,
-    HUMAN,
-    INVITE,
-    LOBBY,
-    LOSS,
-    MATCH_DISCONNECT,
-    MATCH_PLAYED,
-    MATCHMAKING,
-    NETWORK,
-    QUIT,
-    SESSION_START,
-    WIN,
-    new_uuid,
+import numpy as np
+
+from ingestion.simulator import events as ev
+from ingestion.simulator import oracle
+from ingestion.simulator import sessions as ss
+from ingestion.simulator.config import SimConfig
+from ingestion.simulator.daily import (
+    DRIVERS,
+    END_MARGIN_MS,
+    RETURN_MIN_DAYS,
+    Churns,
+    simulate_daily,
 )
-from ingestion.simulator.population import Traits
+from ingestion.simulator.draws import Ids, counter, stream_keys
+from ingestion.simulator.population import TRAIT_NAMES, Traits, draw_population
+from ingestion.simulator.profiles import RENEWAL, get_profile
+from ingestion.simulator.renewal import simulate_renewal
+
+__all__ = [
+    "ABANDONED_MATCH",
+    "DRIVERS",
+    "END_MARGIN_MS",
+    "QUIT_AFTER_LOSS",
+    "RETURN_MIN_DAYS",
+    "PlayerLife",
+    "simulate_lives",
+]
 
 # (true ms, event_name, event_id, the type's own fields in contract order)
 TrueEvent = tuple[int, str, str, tuple[Any, ...]]
@@ -47,47 +49,12 @@ NO_DISCONNECT = "no_disconnect"
 QUIT_AFTER_LOSS = "quit_after_loss"
 ABANDONED_MATCH = "abandoned_match"
 RAGE_WINDOW_MS = 60_000  # the platform's definition (dbt var rage_quit_window_seconds)
-# Sessions end this long before the period does, so that every delivery fits inside it.
-END_MARGIN_MS = 5 * 60_000
 
-# Frustration parts and churn drivers (the last one is not frustration but fading interest).
-F_LOSSES, F_RAGE, F_NETWORK, F_CRASH = range(4)
-DRIVERS = ("losses", "rage_quits", "network", "crashes", "fading_interest")
-
-# -- model constants: tuned so that ~40% of a month's installs churn, mostly after visible
-# frustration, and a days-since-last-session baseline leaves plenty for a model to find.
-NIGHT_COOLING = 0.72  # frustration kept overnight
-WIN_RELIEF = 0.8  # frustration kept after a win
-INVITE_RELIEF = 0.55  # frustration kept when a friend's invite starts the session
-ABANDON_BASE = -6.2
-RAGE_BASE = -4.8
-HAZARD_BASE = -6.0
-HAZARD_FRUSTRATION = 2.4
-HAZARD_FADING = 1.0
-RETURN_SHARE = 0.15  # share of churners who come back...
-RETURN_MIN_DAYS = 15  # ...after at least this long (longer than the 14-day label horizon)
-
-
-_exp = math.exp
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + _exp(-x))
-
-
-def _time(event: TrueEvent) -> int:
-    return event[0]
-
-
-def poisson(rng: random.Random, lam: float) -> int:
-    """Knuth's method: exact and fast for the small means used here."""
-    if lam <= 0.0:
-        return 0
-    limit, k, p = math.exp(-min(lam, 30.0)), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
+ENTRY_POINTS = (ev.LOBBY, ev.MATCHMAKING, ev.INVITE)  # by sessions.LOBBY, MATCHMAKING, INVITE
+RESULTS = (ev.WIN, ev.LOSS, ev.MATCH_DISCONNECT)
+OPPONENTS = (ev.HUMAN, ev.BOT)
+ENDINGS = (NO_DISCONNECT, ev.QUIT, ev.NETWORK, ev.CRASH)
+RAGE_KINDS = (QUIT_AFTER_LOSS, ABANDONED_MATCH)
 
 
 @dataclass(slots=True)
@@ -120,7 +87,7 @@ class Session:
 class Churn:
     last_session_start_ms: int  # its UTC date is the churn date
     last_event_ms: int  # nothing happens after this until a return
-    decided_ms: int  # end of the day the hazard fired
+    decided_ms: int  # when the player decided to leave (default: end of that day)
     driver: str
     return_ms: int | None = None  # start of the first session back, when inside the period
 
@@ -133,214 +100,225 @@ class PlayerLife:
     install_ms: int
     sessions: list[Session]
     churns: list[Churn]
+    oracle: str = ""  # this player's rows of the oracle's truth file (CSV, no header)
 
 
-class _Player:
-    def __init__(self, rng: random.Random, traits: Traits, start_ms: int, end_ms: int) -> None:
-        self.rng = rng
-        self.traits = traits
-        self.start_ms = start_ms
-        self.end_ms = end_ms
-        self.frustration = [0.0, 0.0, 0.0, 0.0]
-        self.rating = 0.0  # the matchmaker's estimate of the player's skill
-        self.streak = 0  # consecutive losses, across sessions
-        self.sessions_played = 0
-        self.user_id = new_uuid(rng)
+@dataclass
+class Chunk:
+    """A chunk's simulation as tables, before decoding (the oracle reads these too)."""
 
-    def play_session(self, start: int, entry: str) -> Session:
-        # Hot loop (tens of millions of events in a benchmark): local names, and uniform draws
-        # shaped by arithmetic instead of the slower randint/gauss.
-        r, tr, fr = self.rng, self.traits, self.frustration
-        rand = r.random
-        if entry == INVITE:
-            fr[:] = [f * INVITE_RELIEF for f in fr]
-        is_new = self.sessions_played == 0
-        session = Session(new_uuid(r), start, start, entry, is_new, [], sum(fr))
-        events = session.events
-        append = events.append
-        append((start, SESSION_START, new_uuid(r), (is_new, entry)))
-        planned = 0 if rand() < 0.03 else 1 + poisson(r, tr.match_appetite * _exp(-0.45 * sum(fr)))
-        intolerance = 1.0 - tr.tolerance
-        p_network = 0.002 + 0.06 * (1.0 - tr.network) ** 2
-        p_fail = p_network + tr.crash_rate
-        # New players and low-rated ones meet bots more often (the matchmaker protects them).
-        p_bot_new = 0.55 if self.sessions_played < 2 else 0.0
-        t = start
-        last_loss_ms: int | None = None
-        for k in range(planned):
-            t += int(10_000 + 110_000 * rand()) if k == 0 else int(20_000 + 70_000 * rand())
-            match_id = new_uuid(r)
-            p_bot = p_bot_new or (0.4 if self.rating < -1.0 else 0.12)
-            opponent = BOT if rand() < p_bot else HUMAN
-            streak = self.streak if self.streak < 6 else 6
-            total = fr[0] + fr[1] + fr[2] + fr[3]
-            p_abandon = _sigmoid(ABANDON_BASE + 2.4 * intolerance + 0.8 * total + 0.25 * streak)
-            u = rand()
-            session.matches += 1
-            if u < p_fail:
-                reason = NETWORK if u < p_network else CRASH
-                played = int(20_000 + 280_000 * rand())
-                t += played
-                result = (match_id, played // 1000, MATCH_DISCONNECT, opponent)
-                append((t, MATCH_PLAYED, new_uuid(r), result))
-                t += int(1_000 + 4_000 * rand())
-                append((t, DISCONNECT, new_uuid(r), (reason, (t - start) // 1000)))
-                session.match_disconnects += 1
-                session.ended_by = reason
-                if reason == NETWORK:
-                    fr[F_NETWORK] += 0.5
-                else:
-                    fr[F_CRASH] += 0.6
-                break
-            if u < p_fail + p_abandon:
-                # Rage: leaves mid-match. The client reports the abandoned match and the quit
-                # within seconds of each other, in either order.
-                played = int(30_000 + 210_000 * rand())
-                quit_ms = t + played
-                match_ms = quit_ms + int(1_000 + 14_000 * rand()) * (1 if rand() < 0.5 else -1)
-                result = (match_id, played // 1000, MATCH_DISCONNECT, opponent)
-                append((match_ms, MATCH_PLAYED, new_uuid(r), result))
-                append((quit_ms, DISCONNECT, new_uuid(r), (QUIT, (quit_ms - start) // 1000)))
-                events.sort(key=_time)
-                t = max(match_ms, quit_ms)
-                session.match_disconnects += 1
-                session.ended_by = QUIT
-                after = None if last_loss_ms is None else (quit_ms - last_loss_ms) / 1000
-                session.rage_quits.append(
-                    RageQuit(match_id, quit_ms, ABANDONED_MATCH, after, self.streak)
+    cfg: SimConfig
+    lo: int
+    population: dict[str, np.ndarray]
+    state: ss.PlayerState
+    book: ss.Book
+    install_ms: np.ndarray
+    churns: Churns
+    user_ids: list[str]
+    schedule: Any  # the scheduler's own record, for the oracle
+
+
+def simulate_chunk(cfg: SimConfig, lo: int, hi: int) -> Chunk:
+    """Players `lo` to `hi` (exclusive) of `cfg`, as numpy tables."""
+    profile = get_profile(cfg.profile)
+    pop = draw_population(cfg.seed, profile, cfg.days, lo, hi)
+    indices = np.arange(lo, hi)
+    state = ss.PlayerState(
+        keys=stream_keys(cfg.seed, indices, f"{profile.name}:behaviour"),
+        ids=Ids(cfg.seed, indices, "ids"),
+        skill=pop["skill"],
+        tolerance=pop["tolerance"],
+        network=pop["network"],
+        crash_rate=pop["crash_rate"],
+        match_appetite=pop["match_appetite"],
+    )
+    book = ss.Book()
+    run = ss.Run(state, pop, profile, cfg.start_ms, cfg.days, book)
+    schedule_of = simulate_renewal if profile.schedule == RENEWAL else simulate_daily
+    install_ms, churns, schedule = schedule_of(run)
+    users = Ids(cfg.seed, indices, "user").take(np.arange(hi - lo), np.zeros(hi - lo, np.uint64))
+    return Chunk(cfg, lo, pop, state, book, install_ms, churns, users, schedule)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array of `values` (tuples stay elements, not rows)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+_NAMES = _objects([ev.SESSION_START, ev.MATCH_PLAYED, ev.DISCONNECT])
+# session_start's fields (is_new_user, entry_point) by is_new * 3 + entry code
+_START_FIELDS = _objects([(new, entry) for new in (False, True) for entry in ENTRY_POINTS])
+_RESULTS, _OPPONENTS, _ENDINGS = (
+    _objects(list(RESULTS)),
+    _objects(list(OPPONENTS)),
+    _objects(list(ENDINGS)),
+)
+
+
+class Decoder:
+    """Turns a chunk's tables into `PlayerLife` objects, a range of players at a time (so that
+    only a few thousand players' Python objects exist at once)."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        book = chunk.book
+        s = self.s = book.sessions.table()
+        e = book.events.table()
+        kept = np.ones(book.n_sessions, dtype=bool)
+        kept[book.dropped()] = False
+        rows = np.flatnonzero(kept)
+        # A player's sessions are created in time order: sorting by player keeps that order.
+        self.order = rows[np.argsort(s["player"][rows], kind="stable")]
+        position = np.full(book.n_sessions, -1, dtype=np.int64)
+        position[self.order] = np.arange(self.order.size)
+        ev_pos = position[e["session"]]
+        keep = np.flatnonzero(ev_pos >= 0)
+        ev_order = keep[np.lexsort((e["t"][keep], ev_pos[keep]))]
+        self.e = {name: column[ev_order] for name, column in e.items()}
+        n_players = len(chunk.install_ms)
+        self.player_bounds = np.searchsorted(s["player"][self.order], np.arange(n_players + 1))
+        self.event_bounds = np.searchsorted(ev_pos[ev_order], np.arange(self.order.size + 1))
+        self.quits = self._rage_quits(book.rage_quits.table())
+        book.release()
+        self.oracle = oracle.chunk_table(chunk)
+
+    def _rage_quits(self, q: dict[str, np.ndarray]) -> dict[int, list[RageQuit]]:
+        quits: dict[int, list[RageQuit]] = {}
+        if not len(q["session"]):
+            return quits
+        order = np.lexsort((q["quit_ms"], q["session"]))
+        match_ids = self.chunk.state.ids.take(q["player"][order], q["match"][order])
+        for sr, mid, t, k, after, streak in zip(
+            q["session"][order].tolist(),
+            match_ids,
+            q["quit_ms"][order].tolist(),
+            q["kind"][order].tolist(),
+            q["after_loss"][order].tolist(),
+            q["loss_streak"][order].tolist(),
+            strict=True,
+        ):
+            rq = RageQuit(mid, t, RAGE_KINDS[k], None if after != after else after, streak)
+            quits.setdefault(sr, []).append(rq)
+        return quits
+
+    def _events(self, e0: int, e1: int) -> list[TrueEvent]:
+        e = {name: column[e0:e1] for name, column in self.e.items()}
+        ids = self.chunk.state.ids
+        kind = e["kind"]
+        extras = np.empty(e1 - e0, dtype=object)
+        start = np.flatnonzero(kind == ss.SESSION_START)
+        extras[start] = _START_FIELDS[e["opponent"][start] * 3 + e["code"][start]]
+        match = np.flatnonzero(kind == ss.MATCH_PLAYED)
+        match_ids = ids.take(e["player"][match], e["match"][match])
+        extras[match] = _objects(
+            list(
+                zip(
+                    match_ids,
+                    e["seconds"][match].tolist(),
+                    _RESULTS[e["code"][match]].tolist(),
+                    _OPPONENTS[e["opponent"][match]].tolist(),
+                    strict=True,
                 )
-                fr[F_RAGE] += 0.45 * (0.6 + intolerance)
-                break
-            noise = (rand() + rand() + rand() - 1.5) * 2.0  # ~ standard normal
-            if opponent == BOT:
-                won = rand() < 0.8
-                duration = 200_000 + 40_000 * noise
-                duration = 60_000 if duration < 60_000 else duration
-            else:
-                opp_skill = self.rating + 0.5 * (rand() + rand() + rand() - 1.5) * 2.0
-                won = rand() < _sigmoid(1.4 * (tr.skill - opp_skill))
-                expected = _sigmoid(1.4 * (self.rating - opp_skill))
-                self.rating += 0.3 * ((1.0 if won else 0.0) - expected)
-                duration = 330_000 + 70_000 * noise if won else 300_000 + 90_000 * noise
-                duration = 90_000 if duration < 90_000 else duration
-            seconds = int(duration) // 1000
-            t += seconds * 1000 + int(1000 * rand())
-            append(
-                (t, MATCH_PLAYED, new_uuid(r), (match_id, seconds, WIN if won else LOSS, opponent))
             )
-            if won:
-                session.wins += 1
-                self.streak = 0
-                fr[:] = [f * WIN_RELIEF for f in fr]
-                continue
-            session.losses += 1
-            self.streak += 1
-            streak = self.streak if self.streak < 6 else 6
-            last_loss_ms = t
-            fr[F_LOSSES] += (0.1 + 0.05 * streak) * (0.6 + intolerance)
-            total = fr[0] + fr[1] + fr[2] + fr[3]
-            if rand() < _sigmoid(RAGE_BASE + 2.8 * intolerance + 0.35 * streak + 0.9 * total):
-                quit_ms = t + int(3_000 + 42_000 * rand())
-                append((quit_ms, DISCONNECT, new_uuid(r), (QUIT, (quit_ms - start) // 1000)))
-                session.ended_by = QUIT
-                after = (quit_ms - t) / 1000
-                session.rage_quits.append(
-                    RageQuit(match_id, quit_ms, QUIT_AFTER_LOSS, after, self.streak)
-                )
-                t = quit_ms
-                fr[F_RAGE] += 0.45 * (0.6 + intolerance)
-                break
-        if session.ended_by == NO_DISCONNECT and rand() < 0.45:
-            # Closes the tab calmly: long after the last match, so never a rage quit.
-            t += int(90_000 + 510_000 * rand())
-            append((t, DISCONNECT, new_uuid(r), (QUIT, (t - start) // 1000)))
-            session.ended_by = QUIT
-        session.end_ms = t
-        self.sessions_played += 1
-        return session
-
-    def entry_point(self, returning: bool) -> str:
-        r = self.rng
-        if r.random() < self.traits.sociability + (0.35 if returning else 0.0):
-            return INVITE
-        return MATCHMAKING if r.random() < 0.6 else LOBBY
-
-    def start_times(self, day_start: int, n: int) -> list[int]:
-        r, tr = self.rng, self.traits
-        hours = ((tr.peak_hour + r.gauss(0.0, 1.8) - tr.tz_hours) % 24.0 for _ in range(n))
-        return sorted(day_start + int(h * HOUR_MS) for h in hours)
-
-    def hazard(self, interest: float) -> tuple[float, list[float]]:
-        """Today's churn probability and the contribution of each driver to it."""
-        parts = [HAZARD_FRUSTRATION * f for f in self.frustration]
-        parts.append(
-            HAZARD_FADING * (1.0 - interest) + 0.5 * max(0.0, 1.0 - self.traits.engagement)
         )
-        return _sigmoid(HAZARD_BASE + sum(parts)), parts
+        quit_ = np.flatnonzero(kind == ss.DISCONNECT)
+        extras[quit_] = _objects(
+            list(
+                zip(_ENDINGS[e["code"][quit_]].tolist(), e["seconds"][quit_].tolist(), strict=True)
+            )
+        )
+        return list(
+            zip(
+                e["t"].tolist(),
+                _NAMES[kind].tolist(),
+                ids.take(e["player"], e["id"]),
+                extras.tolist(),
+                strict=True,
+            )
+        )
+
+    def event_times(self, p0: int, p1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(true ms of the events of players p0 to p1, in the order of their lives' sessions and
+        events; the number of events of each of these players)."""
+        ends = self.event_bounds[self.player_bounds[p0 : p1 + 1]]
+        return self.e["t"][ends[0] : ends[-1]], np.diff(ends)
+
+    def lives(self, p0: int, p1: int) -> list[PlayerLife]:
+        """Players p0 to p1 (exclusive) of the chunk, counted from the chunk's first."""
+        # Millions of small acyclic objects: the cyclic collector would rescan them again and
+        # again (a third of the time) and can free none of them.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._lives(p0, p1)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _lives(self, p0: int, p1: int) -> list[PlayerLife]:
+        chunk, s = self.chunk, self.s
+        s0, s1 = int(self.player_bounds[p0]), int(self.player_bounds[p1])
+        e0, e1 = int(self.event_bounds[s0]), int(self.event_bounds[s1])
+        true_events = self._events(e0, e1)
+        bounds = (self.event_bounds[s0 : s1 + 1] - e0).tolist()
+        rows = self.order[s0:s1]
+        session_ids = chunk.state.ids.take(
+            s["player"][rows], counter(s["number"][rows], 0, ss.ID_SESSION)
+        )
+        columns = [
+            s[name][rows].tolist()
+            for name in (
+                "player", "start", "end", "entry", "is_new", "frustration", "matches", "wins",
+                "losses", "match_disconnects", "ended_by",
+            )
+        ]  # fmt: skip
+        by_player: list[list[Session]] = [[] for _ in range(p1 - p0)]
+        by_row: dict[int, Session] = {}
+        for j, (sid, srow, values) in enumerate(
+            zip(session_ids, rows.tolist(), zip(*columns, strict=True), strict=True)
+        ):
+            player, start, end, entry, new, frustration, matches, wins, losses, md, how = values
+            session = Session(
+                sid, start, end, ENTRY_POINTS[entry], bool(new),
+                true_events[bounds[j] : bounds[j + 1]], frustration, matches, wins, losses, md,
+                ENDINGS[how], self.quits.get(srow, []),
+            )  # fmt: skip
+            by_player[player - p0].append(session)
+            by_row[srow] = session
+        churns: list[list[Churn]] = [[] for _ in range(p1 - p0)]
+        c = chunk.churns
+        lo_c, hi_c = np.searchsorted(c.player, [p0, p1])
+        for player, last, decided, driver, back in zip(
+            c.player[lo_c:hi_c].tolist(),
+            c.last_session[lo_c:hi_c].tolist(),
+            c.decided_ms[lo_c:hi_c].tolist(),
+            c.driver[lo_c:hi_c].tolist(),
+            c.return_session[lo_c:hi_c].tolist(),
+            strict=True,
+        ):
+            ls = by_row[last]
+            back_ms = by_row[back].start_ms if back in by_row else None
+            churns[player - p0].append(
+                Churn(ls.start_ms, ls.end_ms, decided, DRIVERS[driver], back_ms)
+            )
+        traits = [chunk.population[name][p0:p1].tolist() for name in TRAIT_NAMES]
+        install = chunk.install_ms[p0:p1].tolist()
+        oracle_rows = oracle.csv_texts(self.oracle, p0, p1, chunk.lo, chunk.cfg.start_ms)
+        return [
+            PlayerLife(
+                chunk.lo + p0 + i,
+                chunk.user_ids[p0 + i],
+                Traits(*(values[i] for values in traits)),
+                install[i],
+                by_player[i],
+                churns[i],
+                oracle_rows[i],
+            )
+            for i in range(p1 - p0)
+        ]
 
 
-def simulate_player(
-    index: int,
-    rng: random.Random,
-    traits: Traits,
-    install_day: int,
-    start_ms: int,
-    days: int,
-) -> PlayerLife:
-    """The whole life of one player inside the period [start_ms, start_ms + days)."""
-    end_ms = start_ms + days * DAY_MS
-    p = _Player(rng, traits, start_ms, end_ms)
-    r = rng
-    day_start0 = start_ms + install_day * DAY_MS
-    install_ms = day_start0 + int(((traits.peak_hour - traits.tz_hours) % 24.0) * HOUR_MS)
-    install_ms += r.randint(-HOUR_MS, HOUR_MS)
-    install_ms = min(max(install_ms, day_start0), day_start0 + DAY_MS - HOUR_MS)
-    life = PlayerLife(index, p.user_id, traits, install_ms, [], [])
-    busy_until = 0
-    engagement = traits.engagement
-    away_until: int | None = None  # while churned: the day they come back, if they do
-    epoch_day0 = start_ms // DAY_MS
-    for day in range(install_day, days):
-        day_start = start_ms + day * DAY_MS
-        back_today = False
-        if life.churns and life.churns[-1].return_ms is None:
-            if away_until is None or day < away_until:
-                if away_until is None:
-                    break  # gone for good
-                continue
-            back_today, away_until = True, None
-            p.frustration = [0.0, 0.0, 0.0, 0.0]
-            engagement *= 0.7
-        tenure = day - install_day
-        interest = 0.35 + 0.65 * math.exp(-tenure / traits.interest_days)
-        weekend = (epoch_day0 + day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-        lam = engagement * interest * math.exp(-0.5 * sum(p.frustration))
-        starts = p.start_times(day_start, poisson(r, lam * (1.3 if weekend else 1.0)))
-        if day == install_day:
-            starts = [install_ms, *(s for s in starts if s > install_ms)]
-        elif back_today and not starts:
-            starts = p.start_times(day_start, 1)
-        ended = False
-        for planned in starts:
-            begin = max(planned, busy_until + r.randint(10, 90) * 60_000)
-            session = p.play_session(begin, p.entry_point(back_today))
-            if session.end_ms >= end_ms - END_MARGIN_MS:
-                ended = True  # it would not end inside the period: it never happened
-                break
-            if back_today:
-                life.churns[-1].return_ms = session.start_ms
-                back_today = False
-            life.sessions.append(session)
-            busy_until = session.end_ms
-        if ended:
-            break
-        churn_p, parts = p.hazard(interest)
-        p.frustration = [f * NIGHT_COOLING for f in p.frustration]
-        if r.random() < churn_p and life.sessions:
-            last = life.sessions[-1]
-            driver = DRIVERS[max(range(5), key=lambda i: parts[i])]
-            life.churns.append(Churn(last.start_ms, last.end_ms, day_start + DAY_MS, driver))
-            if len(life.churns) == 1 and r.random() < RETURN_SHARE:
-                back = day + RETURN_MIN_DAYS + int(r.expovariate(1 / 10))
-                away_until = back if back < days else None
-    return life
+def simulate_lives(cfg: SimConfig, lo: int = 0, hi: int | None = None) -> list[PlayerLife]:
+    """The lives of players `lo` (inclusive) to `hi` (exclusive), in index order."""
+    hi = cfg.players if hi is None else hi
+    return Decoder(simulate_chunk(cfg, lo, hi)).lives(0, hi - lo)

@@ -8,10 +8,11 @@ stamps `received_at` with the true time, which is how the platform recovers true
 
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass
 
+import numpy as np
+
+from ingestion.simulator.draws import counter, normal, stream_keys, uniform
 from ingestion.simulator.events import DAY_MS
 
 
@@ -36,16 +37,27 @@ class DeviceClock:
         return abs(self.offset_ms) >= 60_000 or self.drift_ms_per_day != 0.0
 
 
-def draw_clock(rng: random.Random, skew_rate: float, since_ms: int) -> DeviceClock:
-    # Draw everything unconditionally so that other delivery draws do not shift with the rate.
-    u, sign, magnitude, drifting, drift = (rng.random() for _ in range(5))
-    jitter = rng.gauss(0.0, 700.0)
-    if u >= skew_rate:
-        return DeviceClock(round(jitter) if skew_rate > 0.0 else 0, 0.0, since_ms)
-    # Minutes to hours, log-uniform between 2 minutes and 6 hours.
-    seconds = math.exp(math.log(120.0) + magnitude * (math.log(6 * 3600.0) - math.log(120.0)))
-    offset = round(seconds * 1000.0) * (1 if sign < 0.5 else -1)
-    drift_per_day = 0.0
-    if drifting < 1 / 3:
-        drift_per_day = (1_000.0 + drift * 119_000.0) * (1 if sign < 0.25 or sign > 0.75 else -1)
-    return DeviceClock(offset, drift_per_day, since_ms)
+def draw_clocks(
+    seed: int, indices: np.ndarray, skew_rate: float, since_ms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(offset ms, drift ms per day) of each player's device, from the player's `clock` key.
+    Every part is drawn whatever the rate, so that a rate only decides who is skewed."""
+    keys = stream_keys(seed, indices, "clock")
+    u, sign, magnitude, drifting, drift = (uniform(keys, counter(0, 0, k)) for k in range(5))
+    jitter = np.rint(700.0 * normal(keys, 0, 0, 5)) if skew_rate > 0.0 else np.zeros(len(keys))
+    # Minutes to hours, log-uniform between 2 minutes and 6 hours, ahead or behind.
+    seconds = np.exp(np.log(120.0) + magnitude * (np.log(6 * 3600.0) - np.log(120.0)))
+    offset = np.rint(seconds * 1000.0) * np.where(sign < 0.5, 1, -1)
+    per_day = (1_000.0 + drift * 119_000.0) * np.where((sign < 0.25) | (sign > 0.75), 1, -1)
+    skewed = u < skew_rate
+    offsets = np.where(skewed, offset, jitter).astype(np.int64)
+    drifts = np.where(skewed & (drifting < 1 / 3), per_day, 0.0)
+    return offsets, drifts
+
+
+def device_times(
+    true_ms: np.ndarray, offset_ms: np.ndarray, drift_per_day: np.ndarray, since_ms: np.ndarray
+) -> np.ndarray:
+    """`DeviceClock.read` of each element (the clock's arrays given per element)."""
+    drift = (drift_per_day * (true_ms - since_ms) / DAY_MS).astype(np.int64)
+    return true_ms + offset_ms + np.where(drift_per_day == 0.0, 0, drift)

@@ -2,6 +2,7 @@
 
 respawn simulate --players 1000 --days 30                  # to ws://127.0.0.1:8765
 respawn simulate --players 150000 --to-landing data/landing  # straight into shards
+respawn simulate --profile casual-mobile --players 20000 --days 120 --to-landing data/landing
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ def register(subparsers: Any) -> None:
     g.add_argument("--start", type=_date, help="first day, UTC (default: today minus --days)")
     g.add_argument("--seed", type=int, default=0, help="same seed and flags, same events")
     g.add_argument(
+        "--profile",
+        choices=("default", "casual-mobile"),
+        default="default",
+        help="kind of game: default (multiplayer web game, daily players) or casual-mobile "
+        "(most new players leave within days, a median of 2 sessions)",
+    )
+    g.add_argument(
         "--truth-dir",
         type=Path,
         help="ground truth output (default $RESPAWN_HOME/truth; beside DIR with --to-landing)",
@@ -135,6 +143,7 @@ def build_config(args: argparse.Namespace) -> Any:
         seed=args.seed,
         faults=faults,
         batch_size=args.batch_size,
+        profile=args.profile,
     )
     if args.events is not None:
         from ingestion.simulator.players import events_per_player

@@ -49,6 +49,7 @@ class SimConfig:
     seed: int = 0
     faults: FaultRates = field(default_factory=FaultRates)
     batch_size: int = 50  # events per envelope, as the browser client (max 500 on the wire)
+    profile: str = "default"  # see ingestion/simulator/profiles.py
 
     def __post_init__(self) -> None:
         if self.players < 1:
@@ -57,6 +58,9 @@ class SimConfig:
             raise ValueError(f"--days must be at least 1, got {self.days}")
         if not 1 <= self.batch_size <= 500:
             raise ValueError(f"--batch-size must be between 1 and 500, got {self.batch_size}")
+        from ingestion.simulator.profiles import get_profile
+
+        get_profile(self.profile)  # an unknown name says which ones exist
 
     @property
     def start_ms(self) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingestion.simulator.behaviour import PlayerLife
-from ingestion.simulator.clock import DeviceClock, draw_clock
+from ingestion.simulator.clock import DeviceClock
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.events import BUILDERS, DAY_MS, HOUR_MS, client_ts, new_uuid
 from ingestion.simulator.faults import corrupt
@@ -86,33 +86,33 @@ def _update_ms(rng: random.Random, cfg: SimConfig, install_ms: int) -> int | Non
     return rollout + int(wait * DAY_MS)
 
 
-def plan_delivery(life: PlayerLife, rng: random.Random, cfg: SimConfig) -> Delivery:
+def plan_delivery(
+    life: PlayerLife, rng: random.Random, cfg: SimConfig, clock: DeviceClock, stamps: list[str]
+) -> Delivery:
+    """How the device delivers `life`: `clock` is the device's, `stamps` the device's reading
+    (`client_ts`) at each of the life's events, sessions in order (`players` computes both for
+    many players at once)."""
     faults = cfg.faults
     rand = rng.random
-    clock = draw_clock(rng, faults.clock_skew, life.install_ms)
     update_ms = _update_ms(rng, cfg, life.install_ms)
     delivery = Delivery(clock, update_ms, [])
     frames = delivery.frames
     last_send = cfg.end_ms - 2_000  # latest a frame may leave; resends and latency fit after it
     user_id = life.user_id
-    read = clock.read
-    offset = None if clock.drift_ms_per_day else clock.offset_ms
+    first = 0
     for s in life.sessions:
         old = update_ms is not None and s.start_ms < update_ms
         version = OLD_CLIENT if old else NEW_CLIENT
         sid = s.session_id
-        if offset is not None:
-            events = [
-                BUILDERS[name](eid, user_id, sid, client_ts(t + offset), version, extra)
-                for t, name, eid, extra in s.events
-            ]
-        else:
-            events = [
-                BUILDERS[name](eid, user_id, sid, client_ts(read(t)), version, extra)
-                for t, name, eid, extra in s.events
-            ]
+        n = len(s.events)
+        events = [
+            BUILDERS[name](eid, user_id, sid, stamp, version, extra)
+            for (_, name, eid, extra), stamp in zip(
+                s.events, stamps[first : first + n], strict=True
+            )
+        ]
+        first += n
         times = [e[0] for e in s.events]
-        n = len(events)
         order = list(range(n))
         out_of_order = n >= 2 and rand() < faults.out_of_order
         if out_of_order:

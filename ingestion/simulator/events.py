@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
+
 from ingestion.contract import BASE_FIELDS, EVENT_TYPES, PLATFORM, SCHEMA_VERSION
 
 DAY_MS = 86_400_000
@@ -137,6 +139,35 @@ def client_ts(ms: int) -> str:
     day, rem = divmod(ms, DAY_MS)
     sec, milli = divmod(rem, 1000)
     return (_DATES.get(day) or _date_text(day)) + _CLOCK[sec] + _MILLIS[milli]
+
+
+# Two and three decimal digits as bytes, for the vectorized formatter below.
+_DEC2 = np.frombuffer(b"".join(f"{i:02d}".encode() for i in range(100)), dtype=np.uint8).reshape(
+    100, 2
+)
+_DEC3 = np.frombuffer(b"".join(f"{i:03d}".encode() for i in range(1000)), dtype=np.uint8).reshape(
+    1000, 3
+)
+
+
+def client_ts_many(ms: np.ndarray) -> list[str]:
+    """`client_ts` of every element of an int64 array, formatted in numpy."""
+    n = len(ms)
+    if n == 0:
+        return []
+    day, rem = np.divmod(ms, DAY_MS)
+    sec, milli = np.divmod(rem, 1000)
+    days, which = np.unique(day, return_inverse=True)
+    dates = np.frombuffer("".join(_date_text(int(d)) for d in days).encode(), dtype=np.uint8)
+    text = np.empty((n, 24), dtype=np.uint8)
+    text[:, 0:10] = dates.reshape(len(days), 10)[which]
+    text[:, 10], text[:, 13], text[:, 16], text[:, 19], text[:, 23] = b"T::.Z"
+    text[:, 11:13] = _DEC2[sec // 3600]
+    text[:, 14:16] = _DEC2[sec // 60 % 60]
+    text[:, 17:19] = _DEC2[sec % 60]
+    text[:, 20:23] = _DEC3[milli]
+    joined = text.tobytes().decode("ascii")
+    return [joined[i : i + 24] for i in range(0, 24 * n, 24)]
 
 
 def server_ts(us: int) -> str:

@@ -41,7 +41,6 @@ from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
 from ingestion.simulator.events import server_ts
 from ingestion.simulator.players import iter_players
-from ingestion.simulator.population import install_days
 from ingestion.simulator.summary import Counts
 from ingestion.simulator.truth import HEADERS, TruthParts, TruthWriter
 
@@ -190,7 +189,6 @@ def _simulate_range(task: PlayerRange, on_progress: Callable[[int, int], None]) 
     counts = Counts()
     shards = HourShards(task.landing_root, task.start)
     truth = TruthParts()
-    installs = install_days(cfg.players, cfg.days, cfg.seed)
     files = {name: (task.part_dir / name).open("w", newline="") for name in HEADERS}
 
     def report(done: int) -> None:
@@ -200,7 +198,7 @@ def _simulate_range(task: PlayerRange, on_progress: Callable[[int, int], None]) 
 
     try:
         done = 0
-        for life, delivery in iter_players(cfg, task.lo, task.hi, installs):
+        for life, delivery in iter_players(cfg, task.lo, task.hi):
             counts.add_player(life, delivery)
             truth.add(life, delivery)
             for frame in delivery.frames:

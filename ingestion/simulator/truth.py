@@ -4,11 +4,27 @@ The pipeline never reads it for training.
     players.csv     one row per player: hidden traits, device clock, install, churn, return
     sessions.csv    one row per true session, with its rage quits and how it was delivered
     rage_quits.csv  one row per true rage quit
+    oracle.csv      one row per player and day, from the install date to the period's end: what
+                    an oracle that knows the simulator's true hazard says at the end of that day
     acks.csv        (WebSocket mode) one row per copy of an event sent: what the ingestor said
     summary.json    the run's flags and closing counts
 
 Times are true UTC (`...Z`, microseconds, the server's format); dates are UTC `YYYY-MM-DD`.
 Rows are in player order, then time order, whatever the number of workers.
+
+`oracle.csv` (for evaluation only, e.g. "the oracle's AUC": score each player at a snapshot at
+the end of `date` with `p_quiet_<M>d`, label churn = no session start in the next M days):
+
+    player_index   the player (join `players.csv` for the user_id)
+    date           the UTC day; the snapshot is its end (midnight UTC)
+    tenure_days    days since the install date (0 on the install date)
+    p_gone         true probability that the player has churned by then and not come back
+    p_quiet_7d     true probability of no session start in the 7 days after the snapshot...
+    p_quiet_10d    ...in the 10 days (the new-player setting: observe 5, horizon 10)...
+    p_quiet_14d    ...and in the 14 days (the platform's default churn horizon)
+
+The oracle knows the hidden state after the player's last session and that no session has
+happened since, not the draws still to come (`ingestion/simulator/oracle.py` derives them).
 """
 
 from __future__ import annotations
@@ -23,10 +39,12 @@ from typing import Any
 from ingestion.simulator.behaviour import PlayerLife
 from ingestion.simulator.delivery import Delivery
 from ingestion.simulator.events import date_text, server_ts
+from ingestion.simulator.oracle import ORACLE_COLUMNS
 
 PLAYERS = "players.csv"
 SESSIONS = "sessions.csv"
 RAGE_QUITS = "rage_quits.csv"
+ORACLE = "oracle.csv"
 ACKS = "acks.csv"
 SUMMARY = "summary.json"
 
@@ -177,7 +195,7 @@ class TruthParts:
     """Truth rows of some players, as CSV text without headers (workers ship these back)."""
 
     def __init__(self) -> None:
-        self.buffers = {name: io.StringIO() for name in (PLAYERS, SESSIONS, RAGE_QUITS)}
+        self.buffers = {name: io.StringIO() for name in (PLAYERS, SESSIONS, RAGE_QUITS, ORACLE)}
         self._writers = {
             name: csv.writer(buf, lineterminator="\n") for name, buf in self.buffers.items()
         }
@@ -186,6 +204,7 @@ class TruthParts:
         self._writers[PLAYERS].writerow(player_row(life, delivery))
         self._writers[SESSIONS].writerows(session_rows(life, delivery))
         self._writers[RAGE_QUITS].writerows(rage_quit_rows(life))
+        self.buffers[ORACLE].write(life.oracle)
 
     def take(self) -> dict[str, str]:
         """The text gathered so far; the buffers start again empty."""
@@ -196,7 +215,12 @@ class TruthParts:
         return out
 
 
-HEADERS = {PLAYERS: PLAYER_COLUMNS, SESSIONS: SESSION_COLUMNS, RAGE_QUITS: RAGE_QUIT_COLUMNS}
+HEADERS = {
+    PLAYERS: PLAYER_COLUMNS,
+    SESSIONS: SESSION_COLUMNS,
+    RAGE_QUITS: RAGE_QUIT_COLUMNS,
+    ORACLE: ORACLE_COLUMNS,
+}
 
 
 class TruthWriter:

@@ -13,11 +13,10 @@ from ingestion.simulator.behaviour import (
     QUIT_AFTER_LOSS,
     RETURN_MIN_DAYS,
     PlayerLife,
-    simulate_player,
+    simulate_lives,
 )
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.events import DAY_MS, date_text
-from ingestion.simulator.population import draw_traits, install_days, player_rng
 from ingestion.simulator.truth import PLAYERS, RAGE_QUITS, SESSIONS, read_csv
 from tests.ingestion.simulator.conftest import Run
 from tests.ingestion.simulator.landed import event_at, ts
@@ -26,13 +25,7 @@ RAGE_WINDOW = timedelta(seconds=60)
 
 
 def lives(players: int, days: int, seed: int) -> list[PlayerLife]:
-    cfg = SimConfig(players=players, days=days, start=date(2026, 1, 5), seed=seed)
-    installs = install_days(players, days, seed)
-    out = []
-    for i in range(players):
-        rng = player_rng(seed, i, "behaviour")
-        out.append(simulate_player(i, rng, draw_traits(rng), int(installs[i]), cfg.start_ms, days))
-    return out
+    return simulate_lives(SimConfig(players=players, days=days, start=date(2026, 1, 5), seed=seed))
 
 
 @pytest.fixture(scope="module")

@@ -34,13 +34,14 @@ def test_duplicates_are_extra_sends_on_the_same_connection(faulty_run: Run) -> N
 
 def test_dropped_connections_land_the_frame_again_on_a_new_connection(faulty_run: Run) -> None:
     # A frame is known by its batch id, or by its one event when bare. Duplicate frames have
-    # batch ids of their own, so a frame seen on two connections is a resend.
+    # batch ids of their own (a bare duplicate shares its event's key and connection), and
+    # every resend leaves on a new connection: each connection beyond the first is a resend.
     frames: dict[str, set[str]] = defaultdict(set)
     for line in faulty_run.landed.lines:
         frames[line["batch_id"] or line["event"]["event_id"]].add(line["connection_id"])
     for line in faulty_run.landed.deadletter:
         frames[line["batch_id"] or line["raw"]].add(line["connection_id"])
-    resent = sum(len(conns) > 1 for conns in frames.values())
+    resent = sum(len(conns) - 1 for conns in frames.values())
     assert_rate(resent, faulty_run.counts.frames, TEST_FAULTS.drop_connection)
     assert faulty_run.counts.retried_frames == resent
 
