@@ -131,6 +131,15 @@ def number(value: float) -> str:
     return str(numbers(np.array([value]))[0])
 
 
+def _each(values: np.ndarray, render, *, percent: bool = False) -> np.ndarray:
+    """`render(printed value)` for each value, rendered once per distinct printed value (a
+    column of reasons repeats the same few numbers), as an object array to concatenate."""
+    printed = shown_percent(values) if percent else shown(values)
+    unique, inverse = np.unique(printed, return_inverse=True)
+    texts = [render(f"{int(v)}%" if percent else _text_of(v)) for v in unique]
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
 def _period(days: int) -> str:
     return "in the last day" if days == 1 else f"in the last {days} days"
 
@@ -245,13 +254,27 @@ class ReasonCatalog:
         return np.full(rows.size, self._median_of(feature)[1]), np.full(rows.size, _POPULATION)
 
     def typical_text(
-        self, rows: np.ndarray, kind: np.ndarray, references: np.ndarray, unit: str = ""
-    ) -> list[str]:
-        """ " (typical player on days 3-4: 2)" per row, from the printed references."""
-        phrases = np.where(kind == _PEER, self._peer_phrases[self.band[rows]], "")
-        return [
-            f" (typical player{p}: {r}{unit})" for p, r in zip(phrases, references, strict=True)
+        self,
+        rows: np.ndarray,
+        kind: np.ndarray,
+        reference: np.ndarray,
+        *,
+        percent: bool = False,
+        unit: str = "",
+    ) -> np.ndarray:
+        """ " (typical player on days 3-4: 2)" per row. The typical player's value depends only
+        on the band (or is everyone's), so each band's text is written once."""
+        band = np.where(kind == _PEER, self.band[rows], np.where(kind == _POPULATION, -1, -2))
+        keys, first, inverse = np.unique(band, return_index=True, return_inverse=True)
+        show = percents if percent else numbers
+        printed = show(reference[first]) if first.size else []
+        texts = [
+            ""
+            if key == -2
+            else f" (typical player{'' if key < 0 else self._peer_phrases[key]}: {ref}{unit})"
+            for key, ref in zip(keys, printed, strict=True)
         ]
+        return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
     def _peers(self, band: int) -> str:
         first = self.bands.starts[band]
@@ -269,7 +292,7 @@ class ReasonCatalog:
     def judge(self, feature: str, rows: np.ndarray) -> _Judged:
         return _family(feature).judge(self, feature, np.asarray(rows, dtype=np.int64))
 
-    def sentences(self, feature: str, rows: np.ndarray, judged: _Judged) -> list[str]:
+    def sentences(self, feature: str, rows: np.ndarray, judged: _Judged) -> np.ndarray:
         return _family(feature).text(self, feature, np.asarray(rows, dtype=np.int64), judged)
 
     def reason(self, row: int, feature: str) -> Reason:
@@ -316,23 +339,19 @@ class _Count:
         risky = _reads_as_risk(shown(value), shown(reference), direction)
         return _Judged(value, reference, kind, risky, np.full(rows.size, _topic(feature)))
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
         parsed = parse_feature(feature)
         singular, plural, _ = _COUNTS[parsed.base]
         period = _period(int(parsed.window_days or LONGEST_WINDOW))
-        references = numbers(j.reference)
-        typical = c.typical_text(rows, j.kind, references)
-        out = []
-        for value, ref, kind, other in zip(
-            numbers(j.value), references, j.kind, typical, strict=True
-        ):
-            head = f"{'no' if value == '0' else value} {singular if value == '1' else plural}"
-            if kind == _USUAL:
-                tail = ", usually none" if ref == "0" else f", usually about {ref}"
-            else:
-                tail = other
-            out.append(f"{head} {period}{tail}")
-        return out
+        heads = _each(
+            j.value,
+            lambda v: f"{'no' if v == '0' else v} {singular if v == '1' else plural} {period}",
+        )
+        usual = _each(
+            j.reference, lambda r: ", usually none" if r == "0" else f", usually about {r}"
+        )
+        typical = c.typical_text(rows, j.kind, j.reference)
+        return heads + np.where(j.kind == _USUAL, usual, typical)
 
 
 class _Rate:
@@ -382,17 +401,13 @@ class _Rate:
             subset = _Judged(*(getattr(j, n)[none] for n in _Judged.__dataclass_fields__))
             out[none] = _Count().text(c, windowed_feature("matches", days), rows[none], subset)
         some = ~none
-        references = percents(j.reference[some])
-        typical = c.typical_text(rows[some], j.kind[some], references)
         before, after = phrase.split("{value}")
         after = f"{after} {_period(days)}"
-        out[some] = [
-            f"{before}{value}{after}" + (f", usually {ref}" if kind == _USUAL else other)
-            for value, ref, kind, other in zip(
-                percents(j.value[some]), references, j.kind[some], typical, strict=True
-            )
-        ]
-        return list(out)
+        heads = _each(j.value[some], lambda v: f"{before}{v}{after}", percent=True)
+        usual = _each(j.reference[some], lambda r: f", usually {r}", percent=True)
+        typical = c.typical_text(rows[some], j.kind[some], j.reference[some], percent=True)
+        out[some] = heads + np.where(j.kind[some] == _USUAL, usual, typical)
+        return out
 
 
 class _Typical:
@@ -420,14 +435,12 @@ class _Typical:
             risky &= value != 0
         return _Judged(value, reference, kind, risky, np.full(rows.size, _topic(feature)))
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
-        show = percents if self.percent else numbers
-        typical = c.typical_text(rows, j.kind, show(j.reference), self.unit)
-        before, after = self.template.replace("{name}", feature.replace("_", " ")).split("{value}")
-        return [
-            f"{before}{value}{after}{other}"
-            for value, other in zip(show(j.value), typical, strict=True)
-        ]
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
+        template = self.template.replace("{name}", feature.replace("_", " "))
+        before, after = template.split("{value}")
+        heads = _each(j.value, lambda v: f"{before}{v}{after}", percent=self.percent)
+        typical = c.typical_text(rows, j.kind, j.reference, percent=self.percent, unit=self.unit)
+        return heads + typical
 
 
 class _Tenure(_Typical):
@@ -439,24 +452,30 @@ class _Tenure(_Typical):
     def reference(self, c: ReasonCatalog, feature: str, rows: np.ndarray):
         return c.population(feature, rows)
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
-        texts = super().text(c, feature, rows, j)
-        return [
-            t.replace("playing for 0 days", "installed on the snapshot day").replace(
-                "playing for 1 days", "playing for 1 day"
-            )
-            for t in texts
-        ]
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
+        heads = _each(
+            j.value,
+            lambda v: (
+                "installed on the snapshot day"
+                if v == "0"
+                else f"playing for {v} day{'' if v == '1' else 's'}"
+            ),
+        )
+        return heads + c.typical_text(rows, j.kind, j.reference, unit=self.unit)
 
 
 class _LossStreak(_Typical):
     def __init__(self) -> None:
         super().__init__("lost the last {value} matches in a row", RISE)
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
-        texts = super().text(c, feature, rows, j)
-        one = "lost the last 1 matches in a row"
-        return [t.replace(one, "lost their last match") for t in texts]
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
+        heads = _each(
+            j.value,
+            lambda v: (
+                "lost their last match" if v == "1" else f"lost the last {v} matches in a row"
+            ),
+        )
+        return heads + c.typical_text(rows, j.kind, j.reference)
 
 
 class _Recency:
@@ -474,31 +493,28 @@ class _Recency:
         risky = _reads_as_risk(shown(value), shown(reference), RISE)
         return _Judged(value, reference, kind, risky, np.full(rows.size, _topic("recency")))
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
         if feature == "days_since_last_session":
-            heads = [
-                "played on the snapshot day"
-                if v == "0"
-                else f"last session {v} day{'' if v == '1' else 's'} ago"
-                for v in numbers(j.value)
-            ]
-        else:
-            hours = np.round(j.value * 24).astype(np.int64)
-            heads = [
-                (f"away for {h} hour{'' if h == 1 else 's'}" if days < 2 else f"away for {v} days")
-                for days, h, v in zip(j.value, hours, numbers(j.value), strict=True)
-            ]
-        references = numbers(j.reference)
-        typical = c.typical_text(rows, j.kind, references, " days")
-        return [
-            head
-            + (
-                f", usually one session every {ref} day{'' if ref == '1' else 's'}"
-                if kind == _USUAL
-                else other
+            heads = _each(
+                j.value,
+                lambda v: (
+                    "played on the snapshot day"
+                    if v == "0"
+                    else f"last session {v} day{'' if v == '1' else 's'} ago"
+                ),
             )
-            for head, ref, kind, other in zip(heads, references, j.kind, typical, strict=True)
-        ]
+        else:
+            # Under two days away, in hours (the resolution of the data), else in days.
+            hours = np.round(j.value * 24)
+            in_hours = _each(hours, lambda h: f"away for {h} hour{'' if h == '1' else 's'}")
+            in_days = _each(j.value, lambda v: f"away for {v} days")
+            heads = np.where(j.value < 2, in_hours, in_days)
+        usual = _each(
+            j.reference,
+            lambda r: f", usually one session every {r} day{'' if r == '1' else 's'}",
+        )
+        typical = c.typical_text(rows, j.kind, j.reference, unit=" days")
+        return heads + np.where(j.kind == _USUAL, usual, typical)
 
 
 class _GapVsUsual:
@@ -510,10 +526,10 @@ class _GapVsUsual:
         kind = np.full(rows.size, _USUAL)
         return _Judged(value, reference, kind, risky, np.full(rows.size, _topic("recency")))
 
-    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> list[str]:
-        return [
-            f"current break is {v} times their usual gap between sessions" for v in numbers(j.value)
-        ]
+    def text(self, c: ReasonCatalog, feature: str, rows: np.ndarray, j: _Judged) -> np.ndarray:
+        return _each(
+            j.value, lambda v: f"current break is {v} times their usual gap between sessions"
+        )
 
 
 class _Trend:

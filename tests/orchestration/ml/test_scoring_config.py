@@ -98,7 +98,13 @@ def test_respawn_score_scores_a_date_and_prints_who_to_act_on(
     assert "Most at risk, still reachable:" in out and "Most at risk, lapsed:" in out
     assert "| reachable (played in the last 3 days: act now) |" in out
     assert [row[:2] for row in _scored(scoring_home)] == [("snapshot", chosen)]
-    # The run is in the instance the UI reads.
+    # A cohort from the command line: every player on day 3 after install.
+    assert main(["score", "--home", str(scoring_home), "--tenure-days", "3", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "every player on day 3 after install, on every snapshot date" in out
+    scopes = {row[0] for row in _scored(scoring_home)}
+    assert scopes == {"snapshot", "tenure_day_3"}
+    # The runs are in the instance the UI reads.
     with dg.DagsterInstance.get() as recorded:
         runs = recorded.get_runs()
-    assert [r.job_name for r in runs] == [definitions.SCORING_JOB]
+    assert [r.job_name for r in runs] == [definitions.SCORING_JOB] * 2
