@@ -1,9 +1,11 @@
 """The `respawn score` subcommand: score a snapshot date or a tenure cohort, as the Launchpad does.
 
-It runs the code location's `churn_scoring` job in process with the same run config the Dagster
-UI takes, so the run (its metadata, its drift check) is recorded in the Dagster instance of
-`$DAGSTER_HOME` (default `$RESPAWN_HOME/dagster`, the one `make dev` shows), then prints the
-lists a live-ops team acts on.
+It runs the ML domain's `churn_scoring` job (the one the code location has, with the same
+resources) in process with the run config the Dagster UI takes, so the run (its metadata, its
+drift check) is recorded in the Dagster instance of `$DAGSTER_HOME` (default
+`$RESPAWN_HOME/dagster`, the one `make dev` shows), then prints the lists a live-ops team acts
+on. (It builds the ML domain's definitions, not the whole location's: the location imports this
+domain, and the domain does not import the location back.)
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ def _run(args: argparse.Namespace) -> int:
     from ingestion.settings import respawn_home, warehouse_path
     from ml.report import at_risk_markdown, most_at_risk, segment_counts, segments_markdown
     from ml.score import LAPSED, REACHABLE, SNAPSHOT_SCOPE, cohort_scope
-    from orchestration.definitions import build_definitions
-    from orchestration.ml.definitions import SCORING_JOB
+    from orchestration.ml.definitions import SCORING_JOB, defs
+    from orchestration.resources import build_resources
 
     home = (args.home or respawn_home()).resolve()
     os.environ["RESPAWN_HOME"] = str(home)
@@ -81,7 +83,8 @@ def _run(args: argparse.Namespace) -> int:
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
         shutil.copy(INSTANCE_CONFIG, dagster_home / "dagster.yaml")
-    job = build_definitions(home).resolve_job_def(SCORING_JOB)
+    location = dg.Definitions.merge(defs, dg.Definitions(resources=build_resources(home)))
+    job = location.resolve_job_def(SCORING_JOB)
     # Dagster's step-by-step log lines stay in the run (the UI); the terminal gets the result.
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     result = job.execute_in_process(
