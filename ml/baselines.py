@@ -14,8 +14,8 @@ contributions plus a bias, so their scores get reasons like the model's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -36,11 +36,22 @@ def _logit(probability: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+class _Stored:
+    """Stored as its fields, plain JSON numbers and strings (no pickles in a model directory)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**{field.name: data[field.name] for field in fields(cls)})
+
+
 @dataclass(frozen=True)
-class RecencyRule:
+class RecencyRule(_Stored):
     feature: str
-    x_thresholds: tuple[float, ...]
-    y_thresholds: tuple[float, ...]
+    x_thresholds: list[float]
+    y_thresholds: list[float]
     base_rate: float  # the training churn rate: the rule's "expected" score
 
     name = RECENCY
@@ -60,8 +71,8 @@ class RecencyRule:
         curve.fit(features[feature].to_numpy(dtype=np.float64), labels.astype(np.float64))
         return cls(
             feature=feature,
-            x_thresholds=tuple(float(x) for x in curve.X_thresholds_),
-            y_thresholds=tuple(float(y) for y in curve.y_thresholds_),
+            x_thresholds=[float(x) for x in curve.X_thresholds_],
+            y_thresholds=[float(y) for y in curve.y_thresholds_],
             base_rate=float(np.mean(labels)),
         )
 
@@ -82,30 +93,13 @@ class RecencyRule:
         margin = _logit(self.probability(features))
         return np.column_stack([margin - bias, np.full(margin.size, bias)])
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "x_thresholds": list(self.x_thresholds),
-            "y_thresholds": list(self.y_thresholds),
-            "base_rate": self.base_rate,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RecencyRule:
-        return cls(
-            feature=str(data["feature"]),
-            x_thresholds=tuple(float(x) for x in data["x_thresholds"]),
-            y_thresholds=tuple(float(y) for y in data["y_thresholds"]),
-            base_rate=float(data["base_rate"]),
-        )
-
 
 @dataclass(frozen=True)
-class LogisticBaseline:
+class LogisticBaseline(_Stored):
     feature_names: list[str]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]  # per standardized feature
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]  # per standardized feature
     intercept: float
 
     name = LOGISTIC
@@ -120,9 +114,9 @@ class LogisticBaseline:
         regression.fit(scaler.transform(data), labels.astype(int))
         return cls(
             feature_names=list(feature_names),
-            mean=tuple(float(x) for x in scaler.mean_),
-            scale=tuple(float(x) for x in scaler.scale_),
-            coef=tuple(float(x) for x in regression.coef_[0]),
+            mean=[float(x) for x in scaler.mean_],
+            scale=[float(x) for x in scaler.scale_],
+            coef=[float(x) for x in regression.coef_[0]],
             intercept=float(regression.intercept_[0]),
         )
 
@@ -142,25 +136,6 @@ class LogisticBaseline:
         these are exactly its SHAP values relative to the training mean."""
         terms = self._terms(features)
         return np.column_stack([terms, np.full(terms.shape[0], self.intercept)])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature_names": self.feature_names,
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LogisticBaseline:
-        return cls(
-            feature_names=[str(name) for name in data["feature_names"]],
-            mean=tuple(float(x) for x in data["mean"]),
-            scale=tuple(float(x) for x in data["scale"]),
-            coef=tuple(float(x) for x in data["coef"]),
-            intercept=float(data["intercept"]),
-        )
 
 
 Baseline = RecencyRule | LogisticBaseline

@@ -113,6 +113,19 @@ def check_no_nulls(frame: pd.DataFrame, table: str) -> None:
         )
 
 
+def split_frame(
+    frame: pd.DataFrame, names: list[str], keys: list[str], table: str
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+    """A query's frame as (keys with `snapshot_date` as datetime64, the features as float64
+    (refused when one is null), the `__churned` labels when the query has them)."""
+    features = frame[names].astype(np.float64)
+    check_no_nulls(features, table)
+    key_frame = frame[keys].copy()
+    key_frame["snapshot_date"] = pd.to_datetime(key_frame["snapshot_date"])
+    labels = frame["__churned"].to_numpy(dtype=np.int8) if "__churned" in frame else None
+    return key_frame, features, labels
+
+
 def horizon_days(con: duckdb.DuckDBPyConnection, labels_table: str = LABELS_TABLE) -> int:
     """The churn horizon the labels were built with, read from label_horizon_end."""
     rows = con.execute(
@@ -160,17 +173,9 @@ def load_labeled(
             + f"; every snapshot is censored until it is {horizon} days old, "
             "so simulate or ingest more days of events"
         )
-    features = frame[names].astype(np.float64)
-    check_no_nulls(features, features_table)
-    keys = frame[list(KEY_COLUMNS)].copy()
-    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"])
-    return LabeledSet(
-        keys=keys,
-        features=features,
-        labels=frame["__churned"].to_numpy(dtype=np.int8),
-        feature_names=names,
-        horizon_days=horizon,
-    )
+    keys, features, labels = split_frame(frame, names, list(KEY_COLUMNS), features_table)
+    assert labels is not None
+    return LabeledSet(keys, features, labels, names, horizon)
 
 
 def latest_snapshot_date(
@@ -228,10 +233,7 @@ def load_rows(
         "ORDER BY f.snapshot_date, f.user_id",
         params,
     ).df()
-    features = frame[feature_names].astype(np.float64)
-    check_no_nulls(features, features_table)
-    keys = frame[list(KEY_COLUMNS)].copy()
-    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"])
+    keys, features, _ = split_frame(frame, feature_names, list(KEY_COLUMNS), features_table)
     return ScoringRows(keys=keys, features=features)
 
 

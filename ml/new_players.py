@@ -34,7 +34,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ml.baselines import Baselines
-from ml.dataset import check_no_nulls, feature_columns, select_features_sql
+from ml.dataset import feature_columns, select_features_sql, split_frame
 from ml.evaluate import LOGISTIC, MIN_COHORT_CLASS_ROWS, MODEL, RECENCY, Candidate
 from ml.feature_contract import FEATURES_TABLE, RECENCY_FEATURE
 from ml.registry import TrainedModel
@@ -135,17 +135,11 @@ def load_new_players(
         ORDER BY o.installed_at, o.user_id
         """
     ).df()
-    features = frame[names].astype(np.float64)
-    check_no_nulls(features, features_table)
-    keys = frame[["user_id", "installed_at", "snapshot_date"]].copy()
-    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"])
-    return NewPlayerData(
-        keys=keys,
-        features=features,
-        labels=frame["__churned"].to_numpy(dtype=np.int8),
-        feature_names=names,
-        setting=setting,
+    keys, features, labels = split_frame(
+        frame, names, ["user_id", "installed_at", "snapshot_date"], features_table
     )
+    assert labels is not None
+    return NewPlayerData(keys, features, labels, names, setting)
 
 
 @dataclass(frozen=True)

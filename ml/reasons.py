@@ -319,15 +319,21 @@ def _spread(rows: np.ndarray) -> np.ndarray:
 # -- the families of features -----------------------------------------------------------------
 
 
+def _windowed(c: ReasonCatalog, feature: str, rows: np.ndarray):
+    """What every `<base>_<N>d` reason starts from: the name's parts, the window, the values,
+    and the typical player's values as the fallback reference."""
+    parsed = parse_feature(feature)
+    value = c.column(feature, rows)
+    assert value is not None
+    reference, kind = c.typical(feature, rows)
+    return parsed, int(parsed.window_days or LONGEST_WINDOW), value, reference, kind
+
+
 class _Count:
     """`<count>_<N>d`: "4 rage quits in the last 7 days, usually none"."""
 
     def judge(self, c: ReasonCatalog, feature: str, rows: np.ndarray) -> _Judged:
-        parsed = parse_feature(feature)
-        days = int(parsed.window_days or LONGEST_WINDOW)
-        value = c.column(feature, rows)
-        assert value is not None
-        reference, kind = c.typical(feature, rows)
+        parsed, days, value, reference, kind = _windowed(c, feature, rows)
         longest = c.column(windowed_feature(parsed.base, LONGEST_WINDOW), rows)
         if days < LONGEST_WINDOW and longest is not None:
             prior = c._prior_days(rows, days)
@@ -364,11 +370,7 @@ class _Rate:
         return np.zeros(rows.size, bool) if matches is None else matches == 0
 
     def judge(self, c: ReasonCatalog, feature: str, rows: np.ndarray) -> _Judged:
-        parsed = parse_feature(feature)
-        days = int(parsed.window_days or LONGEST_WINDOW)
-        value = c.column(feature, rows)
-        assert value is not None
-        reference, kind = c.typical(feature, rows)
+        parsed, days, value, reference, kind = _windowed(c, feature, rows)
         matches = c.column(windowed_feature("matches", days), rows)
         matches_28 = c.column(windowed_feature("matches", LONGEST_WINDOW), rows)
         rate_28 = c.column(windowed_feature(parsed.base, LONGEST_WINDOW), rows)

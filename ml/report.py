@@ -230,7 +230,7 @@ def cohort_markdown(cohorts: pd.DataFrame | list[dict[str, Any]]) -> str:
         else:
             pairs = zip((RECENCY, LOGISTIC), values[1:], strict=True)
             lost = [_RULES[name] for name, value in pairs if values[0] <= value]
-            said = "beats both" if not lost else "below " + " and ".join(lost)
+            said = "beats both" if not lost else "does not beat " + " nor ".join(lost)
         rows.append(
             [
                 r["cohort"],

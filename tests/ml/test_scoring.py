@@ -45,7 +45,7 @@ from ml.score_tables import (
     write_scores,
 )
 from tests.support import synthetic
-from tests.support.churn_data import N_DAYS, day
+from tests.support.churn_data import N_DAYS, day, labels_are_the_recency_rule
 
 LATEST = day(N_DAYS - 1)
 
@@ -221,21 +221,12 @@ def test_a_failed_write_leaves_the_previous_scores_intact(
     )
 
 
-def _recency_is_the_truth(con: duckdb.DuckDBPyConnection) -> None:
-    """Labels that are exactly the recency rule: the rule is perfect, so no model can beat it."""
-    con.execute(
-        "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
-        "FROM marts.churn_features f WHERE f.user_id = l.user_id "
-        "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
-    )
-
-
 def test_a_model_that_fails_its_check_never_becomes_the_scoring_model(
     strong_copy: duckdb.DuckDBPyConnection, tmp_path: Path, strong_result: TrainingResult
 ) -> None:
     root = tmp_path / "models"
     good = register(strong_result.artifacts, root, now=datetime(2026, 3, 1, tzinfo=UTC))
-    _recency_is_the_truth(strong_copy)
+    labels_are_the_recency_rule(strong_copy)
     failing = train_and_evaluate(load_labeled(strong_copy))
     assert failing.artifacts.checks[CHECK_BEATS_RECENCY] is False
     assert not failing.artifacts.passed
@@ -253,7 +244,7 @@ def test_a_model_that_fails_its_check_never_becomes_the_scoring_model(
 def test_with_no_model_that_passed_the_better_baseline_scores_and_says_so(
     strong_copy: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    _recency_is_the_truth(strong_copy)
+    labels_are_the_recency_rule(strong_copy)
     failing = train_and_evaluate(load_labeled(strong_copy))
     version = register(failing.artifacts, tmp_path / "models")
     choice = choose_scorer(tmp_path / "models")

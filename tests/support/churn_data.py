@@ -44,6 +44,16 @@ def as_of(data: synthetic.SyntheticData, last_day: date) -> synthetic.SyntheticD
     return synthetic.SyntheticData(features, labels, truth, sessions)
 
 
+def labels_are_the_recency_rule(con: duckdb.DuckDBPyConnection) -> None:
+    """Relabel so that churn is exactly "4 days or more since the last session": the recency
+    rule is then perfect, and no model can beat it."""
+    con.execute(
+        "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
+        "FROM marts.churn_features f WHERE f.user_id = l.user_id "
+        "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
+    )
+
+
 def warehouse(path: Path, data: synthetic.SyntheticData) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     synthetic.write_tables(con, data)

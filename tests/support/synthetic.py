@@ -361,7 +361,8 @@ def write_tables(
     features_table: str = FEATURES_TABLE,
     labels_table: str = LABELS_TABLE,
 ) -> None:
-    """(Re)create the two mart tables with the contract's column types."""
+    """(Re)create the two mart tables with the contract's column types, and `marts.fct_sessions`
+    (user and start time) when the data has its sessions."""
     features = data.features
     labels = data.labels
     for table in (features_table, labels_table):

@@ -26,6 +26,7 @@ from orchestration.ml.assets import (
 from orchestration.ml.checks import FEATURE_DRIFT
 from orchestration.resources import WarehouseResource
 from tests.support import synthetic
+from tests.support.churn_data import labels_are_the_recency_rule
 
 
 def _warehouse(home: Path, data: synthetic.SyntheticData) -> WarehouseResource:
@@ -114,12 +115,7 @@ def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_th
     good = register(strong_result.artifacts, models_root(), now=datetime(2026, 3, 1, tzinfo=UTC))
     warehouse = _warehouse(home, strong_data)
     with warehouse.get_connection() as con:
-        # Labels that are exactly the recency rule: no model can beat a perfect rule.
-        con.execute(
-            "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
-            "FROM marts.churn_features f WHERE f.user_id = l.user_id "
-            "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
-        )
+        labels_are_the_recency_rule(con)  # no model can beat a perfect rule
     result = _materialize(instance, warehouse)
     assert not result.success  # the blocking check stops the run: visible in the UI
     assert _checks(result)[CHECK_BEATS_RECENCY] is False
@@ -145,11 +141,7 @@ def test_with_no_model_that_passed_the_nightly_scores_with_the_better_baseline_a
 ) -> None:
     warehouse = _warehouse(home, strong_data)
     with warehouse.get_connection() as con:
-        con.execute(
-            "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
-            "FROM marts.churn_features f WHERE f.user_id = l.user_id "
-            "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
-        )
+        labels_are_the_recency_rule(con)
     assert not _materialize(instance, warehouse).success
     nightly = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
     meta = nightly.asset_materializations_for_node("score_churn")[0].metadata
