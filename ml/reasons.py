@@ -206,9 +206,10 @@ class ReasonCatalog:
     ) -> None:
         self.feature_names = list(features.columns)
         self.position = {name: i for i, name in enumerate(self.feature_names)}
-        self.values = features.to_numpy(dtype=np.float64)
+        # One contiguous array per feature: reasons read a few features for many rows.
+        self.columns = np.ascontiguousarray(features.to_numpy(dtype=np.float64).T)
         if tenure_days is None and TENURE_FEATURE in self.position:
-            tenure_days = self.values[:, self.position[TENURE_FEATURE]]
+            tenure_days = self.columns[self.position[TENURE_FEATURE]]
         self.tenure = (
             np.zeros(len(features)) if tenure_days is None else np.asarray(tenure_days, float)
         )
@@ -227,11 +228,11 @@ class ReasonCatalog:
     # -- reading the frame ----------------------------------------------------------------------
     def column(self, name: str, rows: np.ndarray) -> np.ndarray | None:
         i = self.position.get(name)
-        return None if i is None else self.values[rows, i]
+        return None if i is None else self.columns[i][rows]
 
     def _median_of(self, feature: str) -> tuple[np.ndarray, float]:
         if feature not in self._medians:
-            column = self.values[:, self.position[feature]]
+            column = self.columns[self.position[feature]]
             per_band = np.array(
                 [
                     float(np.median(column[_spread(rows)])) if rows.size >= MIN_PEERS else np.nan
@@ -698,7 +699,9 @@ def _groups(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """(key, positions of that key) for each distinct key, the positions in ascending order."""
     if keys.size == 0:
         return []
-    order = np.argsort(keys, kind="stable")
+    # (feature positions are small numbers: a 16-bit stable sort is a radix sort)
+    small = keys.size and keys.min() >= 0 and keys.max() < 2**15
+    order = np.argsort(keys.astype(np.int16) if small else keys, kind="stable")
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     ends = np.r_[starts[1:], keys.size]
