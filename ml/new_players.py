@@ -258,5 +258,13 @@ def new_player_evaluation(
     setting: NewPlayerSetting = PRESETS["5+10"],
     **kwargs: Any,
 ) -> NewPlayerEvaluation:
-    """Load the setting's rows from the warehouse and evaluate (see `evaluate_new_players`)."""
-    return evaluate_new_players(load_new_players(con, setting), **kwargs)
+    """Load the setting's rows from the warehouse and evaluate (see `evaluate_new_players`);
+    without the sessions table, say so instead of failing the model that asked."""
+    try:
+        data = load_new_players(con, setting)
+    except duckdb.CatalogException as e:
+        why = f"the warehouse has no {SESSIONS_TABLE} to label from ({str(e).splitlines()[0]})"
+        return NewPlayerEvaluation(
+            {"setting": setting.as_dict(), "evaluated": False, "why_not": why}
+        )
+    return evaluate_new_players(data, **kwargs)

@@ -79,6 +79,13 @@ def test_labels_come_from_session_starts_in_the_m_days_after_the_nth_day(
     }
 
 
+def test_without_sessions_the_evaluation_says_why(hand_made: duckdb.DuckDBPyConnection) -> None:
+    hand_made.execute("DROP TABLE marts.fct_sessions")
+    evaluation = new_player_evaluation(hand_made)
+    assert not evaluation.evaluated
+    assert evaluation.summary["why_not"].startswith("the warehouse has no marts.fct_sessions")
+
+
 def test_too_few_players_is_said_plainly(hand_made: duckdb.DuckDBPyConnection) -> None:
     evaluation = new_player_evaluation(hand_made, PRESETS["5+10"])
     assert not evaluation.evaluated
