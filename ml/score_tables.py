@@ -107,12 +107,11 @@ def _arrow(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, view: str, *, replace: bool) -> None:
-    columns = _COLUMNS[table]
-    casts = ", ".join(
-        f"CAST({name} AS {kind.replace(' NOT NULL', '')})" for name, kind in columns.items()
-    )
+    # By name, into the table's types (DuckDB casts on insert: dictionary text to VARCHAR,
+    # timestamps to DATE); a column missing or of the wrong kind fails the whole write.
+    names = ", ".join(_COLUMNS[table])
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {casts} FROM {view}")
+    con.execute(f"{verb} INTO {table} ({names}) SELECT {names} FROM {view}")
 
 
 def remove_stale_dates(
