@@ -206,7 +206,7 @@ def verdict(roc_auc: dict[str, float]) -> str:
     if not lost:
         return f"The model beats both baselines: ROC-AUC {model:.3f} ({figures})."
     return (
-        f"The model does NOT beat {' nor '.join(_RULES[name] for name in lost)}: ROC-AUC "
+        f"The model does NOT beat {', nor '.join(_RULES[name] for name in lost)}: ROC-AUC "
         f"{model:.3f} ({figures})."
     )
 
@@ -230,7 +230,13 @@ def cohort_markdown(cohorts: pd.DataFrame | list[dict[str, Any]]) -> str:
         else:
             pairs = zip((RECENCY, LOGISTIC), values[1:], strict=True)
             lost = [_RULES[name] for name, value in pairs if values[0] <= value]
-            said = "beats both" if not lost else "does not beat " + " nor ".join(lost)
+            said = (
+                "beats both"
+                if not lost
+                else "beats neither"
+                if len(lost) == 2
+                else f"does not beat {lost[0]}"
+            )
         rows.append(
             [
                 r["cohort"],
