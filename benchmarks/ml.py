@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ml.py                      # 200,000 snapshots, 100,000 players
     .venv/bin/python benchmarks/ml.py --rows 40000 --players 20000   # smoke run
+    .venv/bin/python benchmarks/ml.py --warehouse data/warehouse.duckdb  # real marts (a copy)
 
 Goals on a 2-core machine: training + calibration <= 60 s on 200,000 labeled player-snapshots
 with the full feature set; scoring with three reasons within 1.2x bare TreeSHAP (issue 18):
@@ -16,6 +17,7 @@ trust). Data is simulated (`tests/support/synthetic.py`) and lives in a temporar
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,11 +31,12 @@ if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import duckdb
 import numpy as np
+import pandas as pd
 import xgboost as xgb
 
-from ml.dataset import load_labeled
+from ml.dataset import ScoringRows, load_labeled
 from ml.pipeline import train_and_evaluate
-from ml.registry import register
+from ml.registry import ScoringChoice, register
 from ml.score import ScoringRequest, load_for_scoring, model_choice, score_rows
 from ml.score_tables import REASONS_TABLE, SCORES_TABLE, write_scores
 from ml.train import dmatrix
@@ -79,20 +82,54 @@ def _scoring_data(players: int, seed: int) -> synthetic.SyntheticData:
     )
 
 
+def _latest_rows(
+    con: duckdb.DuckDBPyConnection, choice: ScoringChoice, players: int
+) -> ScoringRows:
+    """The latest snapshot's rows, and the dates before it until there are `players` rows (a
+    real warehouse's latest snapshot is smaller than a benchmark wants)."""
+    parts: list[ScoringRows] = []
+    dates = con.execute(
+        "SELECT snapshot_date FROM marts.churn_features GROUP BY 1 ORDER BY 1 DESC"
+    ).fetchall()
+    for (day,) in dates:
+        parts.append(load_for_scoring(con, choice, ScoringRequest(snapshot_date=day)))
+        if sum(len(p) for p in parts) >= players:
+            break
+    keys = pd.concat([p.keys for p in parts], ignore_index=True).iloc[:players]
+    features = pd.concat([p.features for p in parts], ignore_index=True).iloc[:players]
+    return ScoringRows(keys=keys, features=features)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="labeled player-snapshots")
     parser.add_argument("--players", type=int, default=100_000, help="players scored")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="scoring rounds (median)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        help="train and score on a copy of this warehouse's marts instead of synthetic data",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="respawn-ml-bench-") as tmp:
         home = Path(tmp)
-        _log(f"simulating ~{args.rows:,} labeled player-snapshots")
-        train_data = _training_data(args.rows, args.seed)
+        if args.warehouse is not None:
+            _log(f"training on the labeled snapshots of {args.warehouse} (a copy)")
+            shutil.copy(args.warehouse, home / "train.duckdb")
+            shutil.copy(args.warehouse, home / "score.duckdb")
+        else:
+            _log(f"simulating ~{args.rows:,} labeled player-snapshots")
+            train_data = _training_data(args.rows, args.seed)
+            con = duckdb.connect(str(home / "train.duckdb"))
+            synthetic.write_tables(con, train_data)
+            con.close()
+            _log(f"simulating one snapshot of {args.players:,} players")
+            con = duckdb.connect(str(home / "score.duckdb"))
+            synthetic.write_tables(con, _scoring_data(args.players, args.seed))
+            con.close()
         con = duckdb.connect(str(home / "train.duckdb"))
-        synthetic.write_tables(con, train_data)
 
         started = time.perf_counter()
         labeled = load_labeled(con)
@@ -122,13 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         bare_train = time.perf_counter() - started
 
         model = register(result.artifacts, home / "models")
-        _log(f"simulating one snapshot of {args.players:,} players")
-        score_data = _scoring_data(args.players, args.seed)
         con = duckdb.connect(str(home / "score.duckdb"))
-        synthetic.write_tables(con, score_data)
         choice = model_choice(model)
         started = time.perf_counter()
-        rows = load_for_scoring(con, choice, ScoringRequest())
+        rows = _latest_rows(con, choice, args.players)
         load_rows_seconds = time.perf_counter() - started
         features = rows.features[model.feature_names]
         ours, bare, parts = [], [], []
