@@ -112,6 +112,8 @@ def shown_percent(values: np.ndarray) -> np.ndarray:
 
 
 def _text_of(value: float) -> str:
+    if not np.isfinite(value):
+        return "unknown"
     whole = round(value)
     return str(int(whole)) if value == whole else f"{value:.1f}"
 
@@ -124,7 +126,8 @@ def numbers(values: np.ndarray) -> np.ndarray:
 
 def percents(values: np.ndarray) -> np.ndarray:
     unique, inverse = np.unique(shown_percent(values), return_inverse=True)
-    return np.array([f"{int(v)}%" for v in unique], dtype=object)[inverse.reshape(-1)]
+    texts = [f"{int(v)}%" if np.isfinite(v) else "unknown" for v in unique]
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
 
 def number(value: float) -> str:
@@ -136,7 +139,7 @@ def _each(values: np.ndarray, render, *, percent: bool = False) -> np.ndarray:
     column of reasons repeats the same few numbers), as an object array to concatenate."""
     printed = shown_percent(values) if percent else shown(values)
     unique, inverse = np.unique(printed, return_inverse=True)
-    texts = [render(f"{int(v)}%" if percent else _text_of(v)) for v in unique]
+    texts = [render(f"{int(v)}%" if percent and np.isfinite(v) else _text_of(v)) for v in unique]
     return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
 
@@ -217,7 +220,7 @@ class ReasonCatalog:
         self.band = bands.index(self.tenure)
         self._band_rows = [np.flatnonzero(self.band == b) for b in range(len(bands))]
         self._peer_phrases = np.array([self._peers(b) for b in range(len(bands))], dtype=object)
-        self._medians: dict[str, tuple[np.ndarray, float]] = {}
+        self._medians: dict[tuple[str, bool], tuple[np.ndarray, float]] = {}
 
     @classmethod
     def for_frame(
@@ -230,29 +233,34 @@ class ReasonCatalog:
         i = self.position.get(name)
         return None if i is None else self.columns[i][rows]
 
-    def _median_of(self, feature: str) -> tuple[np.ndarray, float]:
-        if feature not in self._medians:
+    def _median_of(self, feature: str, among_nonzero: bool) -> tuple[np.ndarray, float]:
+        key = (feature, among_nonzero)
+        if key not in self._medians:
             column = self.columns[self.position[feature]]
-            per_band = np.array(
-                [
-                    float(np.median(column[_spread(rows)])) if rows.size >= MIN_PEERS else np.nan
-                    for rows in self._band_rows
-                ]
-            )
-            everyone = _spread(np.arange(column.size))
-            population = float(np.median(column[everyone])) if column.size else np.nan
-            self._medians[feature] = (per_band, population)
-        return self._medians[feature]
 
-    def typical(self, feature: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The typical player's value at each row's tenure (peers), else the population's."""
-        per_band, population = self._median_of(feature)
+            def median(rows: np.ndarray) -> float:
+                if among_nonzero:
+                    rows = rows[column[rows] != 0]
+                return float(np.median(column[_spread(rows)])) if rows.size >= MIN_PEERS else np.nan
+
+            per_band = np.array([median(rows) for rows in self._band_rows])
+            self._medians[key] = (per_band, median(np.arange(column.size)))
+        return self._medians[key]
+
+    def typical(
+        self, feature: str, rows: np.ndarray, *, among_nonzero: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The typical player's value at each row's tenure (peers), else the population's;
+        `among_nonzero`: of the players who have a value at all (e.g. a break between sessions:
+        "typical player: 0 days" would describe players who have not had one)."""
+        per_band, population = self._median_of(feature, among_nonzero)
         peers = per_band[self.band[rows]]
         has_peers = ~np.isnan(peers)
         return np.where(has_peers, peers, population), np.where(has_peers, _PEER, _POPULATION)
 
     def population(self, feature: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.full(rows.size, self._median_of(feature)[1]), np.full(rows.size, _POPULATION)
+        everyone = self._median_of(feature, False)[1]
+        return np.full(rows.size, everyone), np.full(rows.size, _POPULATION)
 
     def typical_text(
         self,
@@ -426,7 +434,7 @@ class _Typical:
         self.unit = unit
 
     def reference(self, c: ReasonCatalog, feature: str, rows: np.ndarray):
-        return c.typical(feature, rows)
+        return c.typical(feature, rows, among_nonzero=self.zero_says_nothing)
 
     def judge(self, c: ReasonCatalog, feature: str, rows: np.ndarray) -> _Judged:
         value = c.column(feature, rows)

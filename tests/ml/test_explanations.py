@@ -160,10 +160,18 @@ def test_a_value_equal_to_the_typical_one_is_never_a_reason() -> None:
 def test_a_one_session_player_is_not_told_about_their_longest_break() -> None:
     catalog = _catalog({"gap_max_days": 0, "tenure_days": 0}, {"gap_max_days": 0})
     assert not catalog.reason(0, "gap_max_days").reads_as_risk
+    catalog = _catalog({"gap_max_days": 0}, {"gap_max_days": 3})
+    assert not catalog.reason(0, "gap_max_days").reads_as_risk
     catalog = _catalog({"gap_max_days": 9}, {"gap_max_days": 2})
     reason = catalog.reason(0, "gap_max_days")
     assert reason.text == "longest break so far 9 days (typical player from day 56 on: 2 days)"
     assert reason.reads_as_risk
+    # "Typical" among the players who have had a break: not "0 days" because most have not.
+    names = contract_features()
+    base = dict.fromkeys(names, 0.0) | {"tenure_days": 2.0}
+    rows = [base | {"gap_mean_days": 0.9}] + [base] * 30 + [base | {"gap_mean_days": 0.3}] * 25
+    reason = ReasonCatalog(pd.DataFrame(rows, columns=names)).reason(0, "gap_mean_days")
+    assert reason.text == "usually 0.9 days between sessions (typical player on day 2: 0.3 days)"
 
 
 def test_rates_recency_and_trends_read_naturally() -> None:
