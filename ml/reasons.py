@@ -13,15 +13,16 @@ Each sentence states the player's value and a reference:
 A contribution raising the score is shown as a reason only when its sentence reads as a risk:
 each feature has a direction that means risk (more rage quits, fewer sessions, a longer break),
 and the player's value must differ from the reference that way, as shown (rounded the way the
-sentence prints it). So "4 rage quits, usually about 6" never appears as raising risk, a value
+sentence prints it) and by something (a tenth of the larger value, or 5 points of a percentage). So "4 rage quits, usually about 6" never appears as raising risk, a value
 equal to its reference ("0 (typical player: 0)") never appears at all, and neither does a break
 length for a player who has had no break yet. Features of unknown meaning have no direction: they
 are shown when they differ from the reference, in a neutral sentence. Each player gets up to
 REASONS_PER_PLAYER reasons, from the largest contributions down, one per topic (the two recency
 features, or a rate over no matches and the match count, say the same thing once).
 
-Everything is computed per feature over all the rows that need it (numpy), and the sentences only
-for the reasons kept: reasons for 100,000 players cost a fraction of their TreeSHAP values.
+Everything is computed per feature over all the rows that need it (numpy), the sentences only for
+the reasons kept, and each distinct printed value's phrase once: reasons for 100,000 players cost
+a fraction of their TreeSHAP values.
 """
 
 from __future__ import annotations
@@ -128,10 +129,6 @@ def percents(values: np.ndarray) -> np.ndarray:
     unique, inverse = np.unique(shown_percent(values), return_inverse=True)
     texts = [f"{int(v)}%" if np.isfinite(v) else "unknown" for v in unique]
     return np.array(texts, dtype=object)[inverse.reshape(-1)]
-
-
-def number(value: float) -> str:
-    return str(numbers(np.array([value]))[0])
 
 
 def _each(values: np.ndarray, render, *, percent: bool = False) -> np.ndarray:
@@ -626,17 +623,6 @@ def direction(feature: str) -> int:
 
 
 # -- choosing each player's reasons -----------------------------------------------------------
-
-REASON_FRAME_COLUMNS = (
-    "row",
-    "reason_rank",
-    "feature",
-    "feature_value",
-    "reference_value",
-    "reference_kind",
-    "contribution",
-    "reason",
-)
 
 
 def render_reasons(
