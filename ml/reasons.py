@@ -13,11 +13,12 @@ Each sentence states the player's value and a reference:
 A contribution raising the score is shown as a reason only when its sentence reads as a risk:
 each feature has a direction that means risk (more rage quits, fewer sessions, a longer break),
 and the player's value must differ from the reference that way, as shown (rounded the way the
-sentence prints it) and by something (a tenth of the larger value, or 5 points of a percentage). So "4 rage quits, usually about 6" never appears as raising risk, a value
-equal to its reference ("0 (typical player: 0)") never appears at all, and neither does a break
-length for a player who has had no break yet. Features of unknown meaning have no direction: they
-are shown when they differ from the reference, in a neutral sentence. Each player gets up to
-REASONS_PER_PLAYER reasons, from the largest contributions down, one per topic (the two recency
+sentence prints it) and by something (a tenth of the larger value, or 5 points of a percentage).
+So "4 rage quits, usually about 6" never appears as raising risk, a value equal to its reference
+("0 (typical player: 0)") never appears at all, and neither does a break length for a player who
+has had no break yet. Features of unknown meaning have no direction: they are shown when they
+differ from the reference, in a neutral sentence. Each player gets up to REASONS_PER_PLAYER
+reasons, from the largest contributions down, one per topic (the two recency
 features, or a rate over no matches and the match count, say the same thing once).
 
 Everything is computed per feature over all the rows that need it (numpy), the sentences only for
