@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.feature_contract import FEATURES_TABLE, KEY_COLUMNS, LABELS_TABLE
+from ml.feature_contract import FEATURES_TABLE, KEY_COLUMNS, LABELS_TABLE, TENURE_FEATURE
 
 _NUMERIC_TYPES = (
     "TINYINT",
@@ -100,17 +100,30 @@ def feature_columns(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE)
     return sorted(column for column, _ in rows if column not in KEY_COLUMNS)
 
 
-def _select_features(names: list[str], alias: str) -> str:
+def select_features_sql(names: list[str], alias: str) -> str:
     return ", ".join(f'CAST({alias}."{name}" AS DOUBLE) AS "{name}"' for name in names)
 
 
-def _check_no_nulls(frame: pd.DataFrame, table: str) -> None:
+def check_no_nulls(frame: pd.DataFrame, table: str) -> None:
     nulls = frame.columns[frame.isna().any()].tolist()
     if nulls:
         raise ValueError(
             f"{table} has null values in {nulls[:10]}; the naming contract says features are "
             "never null (0 or a documented default), so fix the dbt model and rebuild it"
         )
+
+
+def split_frame(
+    frame: pd.DataFrame, names: list[str], keys: list[str], table: str
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+    """A query's frame as (keys with `snapshot_date` as datetime64, the features as float64
+    (refused when one is null), the `__churned` labels when the query has them)."""
+    features = frame[names].astype(np.float64)
+    check_no_nulls(features, table)
+    key_frame = frame[keys].copy()
+    key_frame["snapshot_date"] = pd.to_datetime(key_frame["snapshot_date"])
+    labels = frame["__churned"].to_numpy(dtype=np.int8) if "__churned" in frame else None
+    return key_frame, features, labels
 
 
 def horizon_days(con: duckdb.DuckDBPyConnection, labels_table: str = LABELS_TABLE) -> int:
@@ -147,7 +160,7 @@ def load_labeled(
         where += " AND l.label_horizon_end <= ? AND f.snapshot_date <= ?"
         params += [as_of, as_of]
     frame = con.execute(
-        f"SELECT f.user_id, f.snapshot_date, {_select_features(names, 'f')}, "
+        f"SELECT f.user_id, f.snapshot_date, {select_features_sql(names, 'f')}, "
         f"CAST(l.churned AS TINYINT) AS __churned "
         f"FROM {features_table} f JOIN {labels_table} l USING (user_id, snapshot_date) "
         f"WHERE {where} ORDER BY f.snapshot_date, f.user_id",
@@ -160,17 +173,9 @@ def load_labeled(
             + f"; every snapshot is censored until it is {horizon} days old, "
             "so simulate or ingest more days of events"
         )
-    features = frame[names].astype(np.float64)
-    _check_no_nulls(features, features_table)
-    keys = frame[list(KEY_COLUMNS)].copy()
-    keys["snapshot_date"] = pd.to_datetime(keys["snapshot_date"])
-    return LabeledSet(
-        keys=keys,
-        features=features,
-        labels=frame["__churned"].to_numpy(dtype=np.int8),
-        feature_names=names,
-        horizon_days=horizon,
-    )
+    keys, features, labels = split_frame(frame, names, list(KEY_COLUMNS), features_table)
+    assert labels is not None
+    return LabeledSet(keys, features, labels, names, horizon)
 
 
 def latest_snapshot_date(
@@ -182,6 +187,61 @@ def latest_snapshot_date(
     return row[0]
 
 
+@dataclass(frozen=True)
+class ScoringRows:
+    """Feature rows to score: one snapshot date, or a tenure cohort over one or every date."""
+
+    keys: pd.DataFrame  # user_id (str), snapshot_date (datetime64), by date then user
+    features: pd.DataFrame  # float64, the columns asked for
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def snapshot_dates(self) -> list[date]:
+        return sorted({d.date() for d in pd.to_datetime(self.keys["snapshot_date"].unique())})
+
+
+def load_rows(
+    con: duckdb.DuckDBPyConnection,
+    feature_names: list[str],
+    *,
+    snapshot_date: date | None = None,
+    tenure_days: int | None = None,
+    features_table: str = FEATURES_TABLE,
+) -> ScoringRows:
+    """The rows of `snapshot_date` (default: the latest, unless a cohort is asked for), or of the
+    tenure cohort `tenure_days` (every player on day N after install) on that date or, without a
+    date, on every date; the given columns, in that order."""
+    available = set(feature_columns(con, features_table))
+    missing = [name for name in feature_names if name not in available]
+    if missing:
+        raise ValueError(
+            f"{features_table} lacks feature(s) {missing[:10]} the model was trained on; "
+            "retrain the model on the current features"
+        )
+    where, params = [], []
+    if snapshot_date is not None or tenure_days is None:
+        where.append("f.snapshot_date = ?")
+        params.append(snapshot_date or latest_snapshot_date(con, features_table))
+    if tenure_days is not None:
+        where.append(f'f."{TENURE_FEATURE}" = ?')
+        params.append(int(tenure_days))
+    frame = con.execute(
+        f"SELECT f.user_id, f.snapshot_date, {select_features_sql(feature_names, 'f')} "
+        f"FROM {features_table} f WHERE {' AND '.join(where)} "
+        "ORDER BY f.snapshot_date, f.user_id",
+        params,
+    ).df()
+    keys, features, _ = split_frame(frame, feature_names, list(KEY_COLUMNS), features_table)
+    return ScoringRows(keys=keys, features=features)
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection, features_table: str = FEATURES_TABLE) -> set:
+    """Every snapshot date the features table holds."""
+    return {row[0] for row in con.execute(f"SELECT DISTINCT snapshot_date FROM {features_table}")}
+
+
 def load_snapshot(
     con: duckdb.DuckDBPyConnection,
     feature_names: list[str],
@@ -190,22 +250,9 @@ def load_snapshot(
 ) -> Snapshot:
     """All players eligible at `snapshot_date` (default: the latest), with the given columns."""
     day = snapshot_date or latest_snapshot_date(con, features_table)
-    available = set(feature_columns(con, features_table))
-    missing = [name for name in feature_names if name not in available]
-    if missing:
-        raise ValueError(
-            f"{features_table} lacks feature(s) {missing[:10]} the model was trained on; "
-            "retrain the model on the current features"
-        )
-    frame = con.execute(
-        f"SELECT f.user_id, {_select_features(feature_names, 'f')} FROM {features_table} f "
-        "WHERE f.snapshot_date = ? ORDER BY f.user_id",
-        [day],
-    ).df()
-    features = frame[feature_names].astype(np.float64)
-    _check_no_nulls(features, features_table)
+    rows = load_rows(con, feature_names, snapshot_date=day, features_table=features_table)
     return Snapshot(
         snapshot_date=day,
-        user_ids=frame["user_id"].to_numpy(dtype=object),
-        features=features,
+        user_ids=rows.keys["user_id"].to_numpy(dtype=object),
+        features=rows.features,
     )

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from ml.tenure import COHORTS, TenureBands
+
 TOP_FRACTION = 0.10
 MODEL = "model"
 RECENCY = "recency_rule"
@@ -90,3 +92,46 @@ def beats(comparison: pd.DataFrame, baseline: str, metric: str = "roc_auc") -> b
     """Whether the model is strictly better than `baseline` on `metric`."""
     model, other = comparison.loc[metric, MODEL], comparison.loc[metric, baseline]
     return bool(model > other) if metric in HIGHER_IS_BETTER else bool(model < other)
+
+
+# A cohort's ROC-AUC is reported when it has at least this many churners and as many stayers;
+# below that one player more or less moves it by several points.
+MIN_COHORT_CLASS_ROWS = 10
+
+
+def roc_auc_or_nan(labels: np.ndarray, ranking: np.ndarray) -> float:
+    """ROC-AUC, or NaN when either class has fewer than MIN_COHORT_CLASS_ROWS rows."""
+    positives = int(np.sum(labels))
+    if min(positives, labels.size - positives) < MIN_COHORT_CLASS_ROWS:
+        return float("nan")
+    return float(roc_auc_score(labels, ranking))
+
+
+def cohort_comparison(
+    labels: np.ndarray,
+    candidates: dict[str, Candidate],
+    tenure_days: np.ndarray,
+    bands: TenureBands = COHORTS,
+) -> pd.DataFrame:
+    """ROC-AUC of every candidate per tenure cohort (rows), with each cohort's size and churn
+    rate; NaN where a cohort is too small to say (see MIN_COHORT_CLASS_ROWS)."""
+    labels = np.asarray(labels, dtype=np.int8)
+    band = bands.index(tenure_days)
+    rows = []
+    for index, label in enumerate(bands.labels()):
+        mask = band == index
+        entry: dict[str, object] = {
+            "cohort": label,
+            "rows": int(mask.sum()),
+            "churn_rate": float(labels[mask].mean()) if mask.any() else float("nan"),
+        }
+        for name, candidate in candidates.items():
+            ranking = candidate.probability if candidate.ranking is None else candidate.ranking
+            entry[name] = roc_auc_or_nan(labels[mask], ranking[mask]) if mask.any() else np.nan
+        rows.append(entry)
+    return pd.DataFrame(rows)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-able dicts: NaN (a figure too small to say) becomes None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

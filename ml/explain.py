@@ -52,11 +52,12 @@ class TopContributions:
 
 
 def top_positive(contribs: np.ndarray, k: int = REASONS_PER_PLAYER) -> TopContributions:
-    values = contribs[:, :-1].astype(np.float64)
-    k = min(k, values.shape[1])
+    values = contribs[:, :-1]  # a view: no copy of (rows, features) floats
+    width = values.shape[1]
+    k = min(k, width)
     # argpartition finds the k largest in O(features); only those k get sorted.
-    candidates = np.argpartition(-values, k - 1, axis=1)[:, :k]
-    picked = np.take_along_axis(values, candidates, axis=1)
+    candidates = np.argpartition(values, width - k, axis=1)[:, width - k :]
+    picked = np.take_along_axis(values, candidates, axis=1).astype(np.float64)
     order = np.lexsort((candidates, -picked), axis=1)  # by value desc, then feature position
     index = np.take_along_axis(candidates, order, axis=1)
     value = np.take_along_axis(picked, order, axis=1)

@@ -51,8 +51,15 @@ SCALAR_FEATURES: tuple[str, ...] = (
     "current_loss_streak",
 )
 
-# The recency rule baseline scores players by this feature alone.
-RECENCY_FEATURE = "days_since_last_session"
+# The recency rule baseline scores players by this feature alone: the time from the player's last
+# event to the snapshot's end, in fractional days (hour resolution and finer), the finest recency
+# the features carry. The whole-day `days_since_last_session` would flatter the model: a rule at a
+# coarser resolution than the model's own inputs is an easier bar to clear.
+RECENCY_FEATURE = "current_gap_days"
+# Whole days since the start day of the latest session: what "reachable" is counted in.
+DAYS_SINCE_LAST_SESSION = "days_since_last_session"
+# Days from the player's first seen date to the snapshot (0 on the install day).
+TENURE_FEATURE = "tenure_days"
 
 _WINDOWED = re.compile(r"^(?P<base>[a-z_]+?)_(?P<days>\d+)d$")
 

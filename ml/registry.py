@@ -2,10 +2,14 @@
 `$RESPAWN_HOME/models`, which orchestration knows: `ml` reads no settings of its own).
 
 Each version directory holds the booster (XGBoost JSON), the feature list, the calibrator, the
-metrics, the drift reference profile and a manifest (training window, code version, params and a
-`status` of "passed" or "failed"). A directory appears only complete: it is written under a
-hidden temporary name and renamed into place. Scoring asks for the newest *passed* version, so a
-model that fails its checks is kept for inspection but never replaces a good one.
+metrics, the drift reference profile, the two baselines fit on the same rows, and a manifest
+(training window, code version, params and a `status` of "passed" or "failed"). A directory
+appears only complete: it is written under a hidden temporary name and renamed into place.
+
+Scoring asks `choose_scorer`: the newest *passed* version, so a model that fails its checks is
+kept for inspection but never scores and never replaces a good one. When no version has passed,
+scoring uses the better baseline (by ROC-AUC on its evaluation slice) of the newest version, and
+says so: a rule that is known to rank better is worth more than a model known to rank worse.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from ml.baselines import Baseline, Baselines
 from ml.calibrate import Calibrator
+from ml.evaluate import LOGISTIC, MODEL, RECENCY
 from ml.train import predict_margin
 
 PASSED = "passed"
@@ -37,7 +43,9 @@ _FILES = {
     "calibrator": "calibrator.json",
     "metrics": "metrics.json",
     "drift_profile": "drift_profile.json",
+    "baselines": "baselines.json",
 }
+_NAMES = {MODEL: "the model", RECENCY: "the recency rule", LOGISTIC: "the logistic regression"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class TrainedModel:
     calibrator: Calibrator
     metrics: dict[str, Any]
     drift_profile: dict[str, Any]
+    # Fit on the model's training rows; None for versions registered before they were stored.
+    baselines: Baselines | None = field(default=None, kw_only=True)
 
     def margin(self, features: pd.DataFrame) -> np.ndarray:
         return predict_margin(self.booster, features, self.feature_names)
@@ -137,6 +147,8 @@ def register(artifacts: ModelArtifacts, root: Path, now: datetime | None = None)
         _write_json(staging / _FILES["calibrator"], artifacts.calibrator.to_dict())
         _write_json(staging / _FILES["metrics"], artifacts.metrics)
         _write_json(staging / _FILES["drift_profile"], artifacts.drift_profile)
+        if artifacts.baselines is not None:
+            _write_json(staging / _FILES["baselines"], artifacts.baselines.to_dict())
         _write_json(
             staging / MANIFEST,
             {
@@ -171,6 +183,7 @@ def load(version: str, root: Path) -> RegisteredModel:
     def read(name: str) -> Any:
         return json.loads((path / _FILES[name]).read_text())
 
+    has_baselines = (path / _FILES["baselines"]).is_file()
     return RegisteredModel(
         version=version,
         path=path,
@@ -180,6 +193,7 @@ def load(version: str, root: Path) -> RegisteredModel:
         manifest=json.loads((path / MANIFEST).read_text()),
         metrics=read("metrics"),
         drift_profile=read("drift_profile"),
+        baselines=Baselines.from_dict(read("baselines")) if has_baselines else None,
     )
 
 
@@ -200,3 +214,64 @@ def latest_passed(root: Path) -> RegisteredModel | None:
     """The newest version whose checks passed, or None."""
     passed = [m for m in manifests(root) if m.get("status") == PASSED]
     return load(passed[-1]["version"], root) if passed else None
+
+
+def roc_auc_line(metrics: dict[str, Any]) -> str:
+    """ "ROC-AUC on the evaluation slice: the model 0.701, the recency rule 0.722, ..."."""
+    comparison = metrics.get("comparison", {})
+    shown = [
+        f"{_NAMES[name]} {comparison[name]['roc_auc']:.3f}"
+        for name in (MODEL, RECENCY, LOGISTIC)
+        if name in comparison
+    ]
+    return "ROC-AUC on the evaluation slice: " + ", ".join(shown)
+
+
+@dataclass(frozen=True)
+class ScoringChoice:
+    """What scores: a version's model, or one of its baselines, and why, in plain words."""
+
+    model: RegisteredModel
+    scored_with: str  # MODEL, RECENCY or LOGISTIC
+    note: str
+
+    @property
+    def scorer(self) -> RegisteredModel | Baseline:
+        if self.scored_with == MODEL:
+            return self.model
+        assert self.model.baselines is not None
+        return self.model.baselines.by_name()[self.scored_with]
+
+
+def _better_baseline(model: RegisteredModel) -> str:
+    comparison = model.metrics.get("comparison", {})
+    return max((RECENCY, LOGISTIC), key=lambda name: comparison.get(name, {}).get("roc_auc", 0.0))
+
+
+def choose_scorer(root: Path) -> ScoringChoice | None:
+    """The newest passed version's model; else the better baseline of the newest version that
+    stored its baselines; None when there is neither."""
+    found = manifests(root)
+    passed = [m for m in found if m.get("status") == PASSED]
+    if passed:
+        model = load(passed[-1]["version"], root)
+        note = f"model {model.version}, which passed its checks"
+        newer = found[found.index(passed[-1]) + 1 :]
+        if newer:
+            failed = load(newer[-1]["version"], root)
+            note += (
+                f"; the newer {failed.version} failed them ({roc_auc_line(failed.metrics)}) "
+                "and is not used"
+            )
+        return ScoringChoice(model=model, scored_with=MODEL, note=note)
+    for manifest in reversed(found):
+        model = load(manifest["version"], root)
+        if model.baselines is None:
+            continue
+        rule = _better_baseline(model)
+        note = (
+            f"no model has passed its checks: scored with {_NAMES[rule]} of version "
+            f"{model.version}, the better baseline ({roc_auc_line(model.metrics)})"
+        )
+        return ScoringChoice(model=model, scored_with=rule, note=note)
+    return None

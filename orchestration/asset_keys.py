@@ -22,6 +22,7 @@ QUARANTINED_EVENTS = dg.AssetKey("quarantined_events")
 # -- dbt marts read by the ML assets -------------------------------------------------------------
 CHURN_FEATURES = dg.AssetKey(["marts", "churn_features"])
 CHURN_LABELS = dg.AssetKey(["marts", "churn_labels"])
+FCT_SESSIONS = dg.AssetKey(["marts", "fct_sessions"])  # the new-player evaluation's labels
 
 # -- ml ----------------------------------------------------------------------------------------
 CHURN_TRAINING_SET = dg.AssetKey("churn_training_set")

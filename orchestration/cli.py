@@ -14,13 +14,15 @@ import ingestion.server.command
 import ingestion.simulator.command
 import orchestration.demo.command
 import orchestration.exports.command
+import orchestration.ml.command
 
-# `respawn serve`, `respawn simulate`, `respawn demo`, `respawn scores`, in the order of
-# `respawn --help`.
+# `respawn serve`, `respawn simulate`, `respawn demo`, `respawn score`, `respawn scores`, in
+# `respawn --help` order.
 COMMANDS = (
     ingestion.server.command,
     ingestion.simulator.command,
     orchestration.demo.command,
+    orchestration.ml.command,
     orchestration.exports.command,
 )
 

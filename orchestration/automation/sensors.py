@@ -22,7 +22,6 @@ import duckdb
 
 from ingestion.landing.layout import Stream, shard_day
 from orchestration.automation.jobs import load_landed_events
-from orchestration.partitions import daily_partitions
 from orchestration.resources import LandingResource, WarehouseResource
 
 Requested = dict[str, set[str]]  # day -> shard paths (relative to the landing root)
@@ -99,7 +98,11 @@ def landed_shards_sensor(
         )
     # Forget what the manifest now has (and what left the landing): the cursor stays small.
     requested = {day: (paths & published[day]) - loaded for day, paths in requested.items()}
-    valid_keys = set(daily_partitions.get_partition_keys())
+    # The partitions the job really has (`with_first_day` narrows them to the first landed day),
+    # not the module-level floor they were declared with.
+    partitions = context.repository_def.get_job(load_landed_events.name).partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    valid_keys = set(partitions.get_partition_keys())
     run_requests = []
     for day, paths in sorted(published.items()):
         new = paths - loaded - requested.get(day, set())
@@ -108,7 +111,7 @@ def landed_shards_sensor(
         if day not in valid_keys:
             context.log.warning(
                 f"{len(new)} shard(s) of {day} are outside the partitions "
-                f"(first day {daily_partitions.start:%Y-%m-%d}; set RESPAWN_FIRST_DAY)"
+                f"(first day {partitions.start:%Y-%m-%d}; set RESPAWN_FIRST_DAY)"
             )
             continue
         digest = hashlib.sha256("\n".join(sorted(new)).encode()).hexdigest()[:16]

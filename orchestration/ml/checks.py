@@ -1,13 +1,16 @@
-"""The check on the scores: whether the features drifted since the model's training window.
-(The model's own check, `beats_recency_roc_auc`, is a check spec of `churn_model`.)"""
+"""The check on the scores: whether the features drifted since the model's training window,
+at equal tenure (`ml.drift`). (The model's own checks are check specs of `churn_model`.)"""
 
 import dagster as dg
 
 from ingestion.settings import models_root
-from ml.dataset import load_snapshot
-from ml.drift import PSI_WARN, population_stability
+from ml.dataset import load_rows
+from ml.drift import PSI_WARN
+from ml.feature_contract import TENURE_FEATURE
 from ml.registry import load
 from ml.report import drift_markdown
+from ml.score import SNAPSHOT_SCOPE
+from ml.score import drift as feature_drift
 from ml.score_tables import SCORES_TABLE
 from orchestration import asset_keys
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -19,8 +22,10 @@ FEATURE_DRIFT = "feature_drift_psi"
     asset=asset_keys.CHURN_SCORES,
     name=FEATURE_DRIFT,
     description=(
-        "No feature's distribution at the latest scoring date drifted from the model's training "
-        f"window by more than PSI {PSI_WARN} (warn: retrain, or look at the data)."
+        "No feature's distribution at the latest scored snapshot drifted from the model's "
+        f"training window by more than PSI {PSI_WARN}, the window's players reweighted to the "
+        "snapshot's tenure mix (like with like: a young game's players are not compared with "
+        "an old game's). Warn: retrain, or look at the data."
     ),
     pool=WAREHOUSE_POOL,
 )
@@ -28,14 +33,15 @@ def feature_drift_psi(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         row = con.execute(
             f"SELECT scoring_date, any_value(model_version) FROM {SCORES_TABLE} "
-            "GROUP BY scoring_date ORDER BY scoring_date DESC LIMIT 1"
+            "WHERE scope = ? GROUP BY scoring_date ORDER BY scoring_date DESC LIMIT 1",
+            [SNAPSHOT_SCOPE],
         ).fetchone()
         if row is None:
-            raise dg.Failure(f"{SCORES_TABLE} is empty: materialize churn_scores first")
+            raise dg.Failure(f"{SCORES_TABLE} has no snapshot scored: materialize churn_scores")
         scoring_date, version = row
         model = load(version, models_root())
-        snapshot = load_snapshot(con, model.feature_names, scoring_date)
-    drift = population_stability(model.drift_profile, snapshot.features)
+        names = list(dict.fromkeys([*model.feature_names, TENURE_FEATURE]))
+        drift = feature_drift(model, load_rows(con, names, snapshot_date=scoring_date))
     drifted = drift[drift["drifted"]]
     return dg.AssetCheckResult(
         passed=drifted.empty,
@@ -48,7 +54,9 @@ def feature_drift_psi(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             "scoring date": dg.MetadataValue.text(scoring_date.isoformat()),
             "model version": dg.MetadataValue.text(version),
             "drifted features": dg.MetadataValue.int(len(drifted)),
-            "largest PSI": dg.MetadataValue.float(float(drift["psi"].max()) if len(drift) else 0.0),
+            "largest PSI": dg.MetadataValue.float(
+                round(float(drift["psi"].max()), 4) if len(drift) else 0.0
+            ),
             "PSI by feature": dg.MetadataValue.md(drift_markdown(drift)),
         },
     )

@@ -7,14 +7,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from ml.calibrate import Calibrator, fit_calibrator
 from ml.dataset import LabeledSet, load_labeled
-from ml.evaluate import LOGISTIC, MODEL, RECENCY, beats
+from ml.evaluate import LOGISTIC, MIN_COHORT_CLASS_ROWS, MODEL, RECENCY, beats
+from ml.feature_contract import RECENCY_FEATURE
 from ml.ground_truth import compare_with_truth
-from ml.pipeline import CHECK_BEATS_RECENCY, MODEL_UNCALIBRATED, TrainingResult, train_and_evaluate
-from ml.registry import RegisteredModel, register
+from ml.pipeline import (
+    CHECK_BEATS_LOGISTIC,
+    CHECK_BEATS_RECENCY,
+    MODEL_UNCALIBRATED,
+    TrainingResult,
+    checks_for,
+    train_and_evaluate,
+)
+from ml.registry import FAILED, RegisteredModel, register
 from ml.score import score_snapshot
+from ml.tenure import COHORTS
 from ml.train import train_booster
 from tests.support import synthetic
 from tests.support.churn_data import as_of, day, warehouse
@@ -121,8 +131,73 @@ def test_with_a_strong_known_signal_the_model_beats_both_baselines(
     for metric in ("roc_auc", "pr_auc", "brier", "log_loss"):
         assert beats(comparison, RECENCY, metric), metric
         assert beats(comparison, LOGISTIC, metric), metric
-    assert strong_result.artifacts.checks == {CHECK_BEATS_RECENCY: True}
+    assert strong_result.artifacts.checks == {CHECK_BEATS_RECENCY: True, CHECK_BEATS_LOGISTIC: True}
     assert strong_result.artifacts.passed
+
+
+def test_the_recency_rule_ranks_by_time_away_at_the_resolution_of_the_features(
+    strong_result: TrainingResult, strong_labeled: LabeledSet
+) -> None:
+    # Fractional days since the last event, not whole days since the last session's start day:
+    # a rule coarser than the model's own inputs would be an easier bar to clear.
+    assert RECENCY_FEATURE == "current_gap_days"
+    evaluation = strong_labeled.subset(
+        strong_result.split.masks(strong_labeled.keys["snapshot_date"])["evaluation"]
+    )
+    rule = strong_result.evaluation_scores[RECENCY]
+    np.testing.assert_array_equal(rule.ranking, evaluation.features[RECENCY_FEATURE])
+    assert strong_result.comparison.loc["roc_auc", RECENCY] == roc_auc_score(
+        evaluation.labels, evaluation.features[RECENCY_FEATURE]
+    )
+    assert strong_result.artifacts.metrics["recency_feature"] == RECENCY_FEATURE
+
+
+def test_a_model_must_beat_each_baseline_to_pass(strong_result: TrainingResult) -> None:
+    comparison = strong_result.comparison.copy()
+    comparison.loc["roc_auc", LOGISTIC] = comparison.loc["roc_auc", MODEL]  # a tie is no win
+    assert checks_for(comparison) == {CHECK_BEATS_RECENCY: True, CHECK_BEATS_LOGISTIC: False}
+    comparison.loc["roc_auc", RECENCY] = comparison.loc["roc_auc", MODEL] + 0.01
+    assert checks_for(comparison) == {CHECK_BEATS_RECENCY: False, CHECK_BEATS_LOGISTIC: False}
+
+
+def test_a_registered_model_that_loses_to_a_baseline_is_marked_failed(
+    tmp_path: Path, strong_result: TrainingResult
+) -> None:
+    artifacts = strong_result.artifacts
+    losing = type(artifacts)(
+        **{
+            **{name: getattr(artifacts, name) for name in artifacts.__dataclass_fields__},
+            "checks": {CHECK_BEATS_RECENCY: True, CHECK_BEATS_LOGISTIC: False},
+        }
+    )
+    registered = register(losing, tmp_path / "models")
+    assert registered.manifest["status"] == FAILED and not registered.passed
+
+
+def test_roc_auc_per_tenure_cohort_covers_the_evaluation_slice(
+    strong_result: TrainingResult, strong_labeled: LabeledSet
+) -> None:
+    cohorts = strong_result.cohorts
+    assert cohorts["cohort"].tolist() == COHORTS.labels()
+    evaluation = strong_labeled.subset(
+        strong_result.split.masks(strong_labeled.keys["snapshot_date"])["evaluation"]
+    )
+    assert cohorts["rows"].sum() == len(evaluation)
+    band = COHORTS.index(evaluation.features["tenure_days"].to_numpy())
+    for index, row in cohorts.iterrows():
+        labels = evaluation.labels[band == index]
+        assert row["rows"] == labels.size
+        enough = min(labels.sum(), labels.size - labels.sum()) >= MIN_COHORT_CLASS_ROWS
+        assert np.isfinite(row[MODEL]) == enough, row["cohort"]
+        if enough:
+            scores = strong_result.evaluation_scores[RECENCY].ranking[band == index]
+            assert row[RECENCY] == pytest.approx(roc_auc_score(labels, scores))
+    # The planted signal holds at every tenure with enough players to say.
+    said = cohorts.dropna(subset=[MODEL])
+    assert len(said) >= 3 and (said[MODEL] > said[RECENCY]).all()
+    stored = pd.DataFrame(strong_result.artifacts.metrics["cohorts"]).astype(cohorts.dtypes)
+    pd.testing.assert_frame_equal(stored, cohorts)  # (too few to say: None, not NaN, in JSON)
+    assert strong_result.artifacts.metrics["cohorts"][0][MODEL] is None
 
 
 def test_ground_truth_is_compared_on_the_same_rows(

@@ -37,7 +37,21 @@ def as_of(data: synthetic.SyntheticData, last_day: date) -> synthetic.SyntheticD
     labels["is_censored"] = censored
     labels["churned"] = labels["churned"].mask(censored, pd.NA)
     truth = data.truth[data.truth["snapshot_date"] <= cut].reset_index(drop=True)
-    return synthetic.SyntheticData(features=features, labels=labels, truth=truth)
+    sessions = None
+    if data.sessions is not None:
+        before = data.sessions["started_at"] < cut + pd.Timedelta(days=1)
+        sessions = data.sessions[before].reset_index(drop=True)
+    return synthetic.SyntheticData(features, labels, truth, sessions)
+
+
+def labels_are_the_recency_rule(con: duckdb.DuckDBPyConnection) -> None:
+    """Relabel so that churn is exactly "4 days or more since the last session": the recency
+    rule is then perfect, and no model can beat it."""
+    con.execute(
+        "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
+        "FROM marts.churn_features f WHERE f.user_id = l.user_id "
+        "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
+    )
 
 
 def warehouse(path: Path, data: synthetic.SyntheticData) -> duckdb.DuckDBPyConnection:

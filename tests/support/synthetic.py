@@ -28,6 +28,7 @@ from ml.feature_contract import (
     WINDOWS,
     windowed_feature,
 )
+from ml.new_players import SESSIONS_TABLE
 
 _COUNT_BASES = (
     "sessions",
@@ -51,6 +52,9 @@ class SyntheticData:
     features: pd.DataFrame  # one row per eligible (user_id, snapshot_date), contract columns
     labels: pd.DataFrame  # the churn_labels contract, same keys as features
     truth: pd.DataFrame  # (user_id, snapshot_date, quits_within_horizon): the simulator's truth
+    # (user_id, started_at): every simulated session, warm-up days included, as marts.fct_sessions
+    # holds them (the new-player evaluation labels from their start times)
+    sessions: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,26 @@ def generate(
         features=pd.concat(frames, ignore_index=True),
         labels=pd.concat(label_frames, ignore_index=True),
         truth=pd.concat(truth_frames, ignore_index=True),
+        sessions=_sessions(history, ids, start - timedelta(days=warmup_days), rng),
+    )
+
+
+def _sessions(
+    history: _History, ids: np.ndarray, first_day: date, rng: np.random.Generator
+) -> pd.DataFrame:
+    """One row per simulated session: its user and a start time within its day."""
+    counts = history.daily["sessions"]
+    users, days = np.nonzero(counts)
+    repeat = counts[users, days]
+    users, days = np.repeat(users, repeat), np.repeat(days, repeat)
+    offset = rng.uniform(0.0, 86_400.0, size=users.size)
+    started = (
+        np.datetime64(first_day, "us")
+        + days.astype("timedelta64[D]").astype("timedelta64[us]")
+        + (offset * 1e6).astype("timedelta64[us]")
+    )
+    return pd.DataFrame({"user_id": ids[users], "started_at": started}).sort_values(
+        ["user_id", "started_at"], ignore_index=True
     )
 
 
@@ -337,7 +361,8 @@ def write_tables(
     features_table: str = FEATURES_TABLE,
     labels_table: str = LABELS_TABLE,
 ) -> None:
-    """(Re)create the two mart tables with the contract's column types."""
+    """(Re)create the two mart tables with the contract's column types, and `marts.fct_sessions`
+    (user and start time) when the data has its sessions."""
     features = data.features
     labels = data.labels
     for table in (features_table, labels_table):
@@ -363,6 +388,13 @@ def write_tables(
             "churned, CAST(is_censored AS BOOLEAN) AS is_censored, "
             "CAST(label_horizon_end AS DATE) AS label_horizon_end FROM _synthetic_labels"
         )
+        if data.sessions is not None:
+            con.register("_synthetic_sessions", data.sessions)
+            con.execute(
+                f"CREATE OR REPLACE TABLE {SESSIONS_TABLE} AS SELECT CAST(user_id AS VARCHAR) AS "
+                "user_id, CAST(started_at AS TIMESTAMP) AS started_at FROM _synthetic_sessions"
+            )
+            con.unregister("_synthetic_sessions")
     finally:
         con.unregister("_synthetic_features")
         con.unregister("_synthetic_labels")

@@ -7,20 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from tests.orchestration.automation.shard_sensor import evaluate_shard_sensor
 from tests.orchestration.landed import Landing, at, session
 
 DAY1, DAY2 = date(2026, 1, 30), date(2026, 1, 31)
 USER = "77777777-7777-4777-8777-777777777777"
-
-
-def _evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
-    from orchestration.automation.sensors import landed_shards_sensor
-    from orchestration.resources import build_resources
-
-    built = build_resources(home)
-    resources = {"landing": built["landing"], "warehouse": built["warehouse"]}
-    context = dg.build_sensor_context(cursor=cursor, instance=instance, resources=resources)
-    return landed_shards_sensor(context)
 
 
 def test_the_sensor_requests_each_partition_with_new_shards_and_never_a_shard_twice(
@@ -31,17 +22,17 @@ def test_the_sensor_requests_each_partition_with_new_shards_and_never_a_shard_tw
     landing.events(session(USER, at(DAY2, 9)))
     landing.deadletter(["nope"], at(DAY2, 10))
 
-    first = _evaluate(home, None, instance)
+    first = evaluate_shard_sensor(home, None, instance)
     assert sorted(r.partition_key for r in first.run_requests) == ["2026-01-30", "2026-01-31"]
     assert {r.job_name for r in first.run_requests} <= {None, "load_landed_events"}
     tags = {r.partition_key: r.tags["respawn/new_shards"] for r in first.run_requests}
     assert tags == {"2026-01-30": "2", "2026-01-31": "2"}
 
-    nothing_new = _evaluate(home, first.cursor, instance)
+    nothing_new = evaluate_shard_sensor(home, first.cursor, instance)
     assert not nothing_new.run_requests
 
     landing.events(session(USER, at(DAY2, 18)))  # one more shard, day 2 only
-    later = _evaluate(home, first.cursor, instance)
+    later = evaluate_shard_sensor(home, first.cursor, instance)
     assert [r.partition_key for r in later.run_requests] == ["2026-01-31"]
     assert later.run_requests[0].tags["respawn/new_shards"] == "1"
     assert later.run_requests[0].run_key not in {r.run_key for r in first.run_requests}

@@ -16,25 +16,13 @@ import orjson
 from ingestion.landing.layout import Stream, partition_dir, shard_name
 from ingestion.landing.lines import event_line, format_ts
 from ingestion.settings import landing_root, warehouse_path
+from tests.orchestration.automation.shard_sensor import evaluate_shard_sensor
 from tests.orchestration.landed import Landing, at, session
 from tests.orchestration.runs import run_days
 
 DAY1, DAY2 = date(2026, 1, 30), date(2026, 1, 31)
 USER = "88888888-8888-4888-8888-888888888888"
 WRITER_START = datetime(2026, 1, 30, 8, tzinfo=UTC)
-
-
-def evaluate(home: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
-    from orchestration.automation.sensors import landed_shards_sensor
-    from orchestration.resources import build_resources
-
-    resources = build_resources(home)
-    context = dg.build_sensor_context(
-        cursor=cursor,
-        instance=instance,
-        resources={"landing": resources["landing"], "warehouse": resources["warehouse"]},
-    )
-    return landed_shards_sensor(context)
 
 
 def publish_by_hand(home: Path, day: date, seq: int) -> Path:
@@ -54,10 +42,10 @@ def test_a_shard_published_late_with_a_lower_sequence_is_still_requested(
 ) -> None:
     publish_by_hand(home, DAY1, 1)
     publish_by_hand(home, DAY1, 3)  # seq 2 stayed in flight after a failed write
-    first = evaluate(home, None, instance)
+    first = evaluate_shard_sensor(home, None, instance)
     assert [r.tags["respawn/new_shards"] for r in first.run_requests] == ["2"]
     publish_by_hand(home, DAY1, 2)  # recovery publishes it, after seq 3 was seen
-    later = evaluate(home, first.cursor, instance)
+    later = evaluate_shard_sensor(home, first.cursor, instance)
     assert [(r.partition_key, r.tags["respawn/new_shards"]) for r in later.run_requests] == [
         ("2026-01-30", "1")
     ]
@@ -71,12 +59,11 @@ def test_shards_the_warehouse_already_loaded_launch_no_run(
     landing.events(session(USER, at(DAY1, 9)))
     landing.deadletter(["nope"], at(DAY1, 10))
     run_days(home, instance, DAY1.isoformat(), only_landing=True)
-    result = evaluate(home, None, instance)
+    result = evaluate_shard_sensor(home, None, instance)
     assert result.run_requests == []
     landing.events(session(USER, at(DAY1, 15)))  # a new one is still seen
-    assert [r.tags["respawn/new_shards"] for r in evaluate(home, None, instance).run_requests] == [
-        "1"
-    ]
+    requests = evaluate_shard_sensor(home, None, instance).run_requests
+    assert [r.tags["respawn/new_shards"] for r in requests] == ["1"]
 
 
 def test_the_cursor_forgets_what_the_warehouse_has_loaded(
@@ -85,14 +72,14 @@ def test_the_cursor_forgets_what_the_warehouse_has_loaded(
     for hour in range(0, 24, 2):  # a writer per shard, as after many restarts
         landing.events(session(USER, at(DAY1, hour)))
         landing.events(session(USER, at(DAY2, hour)))
-    first = evaluate(home, None, instance)
+    first = evaluate_shard_sensor(home, None, instance)
     assert len(first.run_requests) == 2
     assert first.cursor is not None and len(orjson.loads(first.cursor)) > 0
-    requested_again = evaluate(home, first.cursor, instance)
+    requested_again = evaluate_shard_sensor(home, first.cursor, instance)
     assert requested_again.run_requests == []  # requested, not loaded yet: not twice
     for day in (DAY1, DAY2):
         run_days(home, instance, day.isoformat(), only_landing=True)
-    settled = evaluate(home, first.cursor, instance)
+    settled = evaluate_shard_sensor(home, first.cursor, instance)
     assert settled.run_requests == []
     assert settled.cursor is not None and len(settled.cursor) < 64, settled.cursor
 
@@ -119,11 +106,11 @@ def test_while_a_load_holds_the_warehouse_the_sensor_waits_for_the_next_tick(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        busy = evaluate(home, None, instance)
+        busy = evaluate_shard_sensor(home, None, instance)
         assert busy.run_requests == [] and busy.skip_reason is not None
         assert "busy" in busy.skip_reason.skip_message
     finally:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(30)
-    assert len(evaluate(home, busy.cursor, instance).run_requests) == 1
+    assert len(evaluate_shard_sensor(home, busy.cursor, instance).run_requests) == 1

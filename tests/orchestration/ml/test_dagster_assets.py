@@ -9,18 +9,25 @@ import dagster as dg
 import duckdb
 
 from ingestion.settings import models_root, warehouse_path
-from ml.pipeline import CHECK_BEATS_RECENCY, TrainingResult
+from ml.pipeline import CHECK_BEATS_LOGISTIC, CHECK_BEATS_RECENCY, TrainingResult
 from ml.registry import FAILED, PASSED, latest_passed, manifests, register
 from orchestration import asset_keys
 from orchestration.automation.jobs import weekly_churn_retrain
 from orchestration.automation.schedules import weekly_churn_retrain_schedule
 from orchestration.cadence import CADENCE_TAG
 from orchestration.definitions import build_definitions
+from orchestration.inline_plots import UI_INLINE_LIMIT
 from orchestration.ml import definitions
-from orchestration.ml.assets import churn_model, churn_training_set, score_churn
+from orchestration.ml.assets import (
+    CHECK_NEW_PLAYERS,
+    churn_model,
+    churn_training_set,
+    score_churn,
+)
 from orchestration.ml.checks import FEATURE_DRIFT
 from orchestration.resources import WarehouseResource
 from tests.support import synthetic
+from tests.support.churn_data import labels_are_the_recency_rule
 
 
 def _warehouse(home: Path, data: synthetic.SyntheticData) -> WarehouseResource:
@@ -51,15 +58,33 @@ def test_retraining_registers_a_model_and_scores_every_eligible_player(
     warehouse = _warehouse(home, strong_data)
     result = _materialize(instance, warehouse)
     assert result.success
-    assert _checks(result)[CHECK_BEATS_RECENCY] is True
-    assert FEATURE_DRIFT in _checks(result)
+    checks = _checks(result)
+    assert checks[CHECK_BEATS_RECENCY] is True and checks[CHECK_BEATS_LOGISTIC] is True
+    assert CHECK_NEW_PLAYERS in checks
+    # The game's own data passes its drift check: like is compared with like.
+    assert checks[FEATURE_DRIFT] is True
     model_meta = result.asset_materializations_for_node("churn_model")[0].metadata
     for image in ("ROC", "calibration curve", "top drivers (TreeSHAP)"):
+        # compact SVG, short enough for the UI to draw in place (orchestration.inline_plots)
         assert model_meta[image].value.startswith("![")
-        assert "data:image/png;base64," in model_meta[image].value
+        assert "data:image/svg+xml," in model_meta[image].value
+        assert len(model_meta[image].value) < UI_INLINE_LIMIT
     table = model_meta["metrics vs baselines (evaluation slice)"].value
     assert "recency_rule" in table and "logistic_regression" in table
     assert set(model_meta["split"].value) >= {"train", "calibration", "evaluation"}
+    assert model_meta["verdict"].value.startswith("The model beats both baselines")
+    cohorts = model_meta["ROC-AUC by tenure cohort (evaluation slice)"].value
+    assert "days 7-13" in cohorts and "day 14+" in cohorts
+    new_players = model_meta["new players"].value
+    assert "the first 5 days after install observed" in new_players
+    figures = model_meta["new players (figures)"].value
+    assert figures["evaluated"] and set(figures["roc_auc"]) == {
+        "model",
+        "recency_rule",
+        "logistic_regression",
+    }
+    # Rounded for reading, not 0.8721301033796781.
+    assert model_meta["roc_auc"].value == round(model_meta["roc_auc"].value, 4)
     model = latest_passed(models_root())
     assert model is not None and model.manifest["status"] == PASSED
     scores = result.asset_materializations_for_node("score_churn")
@@ -75,7 +100,7 @@ def test_retraining_registers_a_model_and_scores_every_eligible_player(
         )
 
 
-def test_scoring_is_skipped_until_a_model_has_passed(
+def test_scoring_is_skipped_until_a_model_is_registered(
     home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
 ) -> None:
     warehouse = _warehouse(home, strong_data)
@@ -93,15 +118,13 @@ def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_th
     good = register(strong_result.artifacts, models_root(), now=datetime(2026, 3, 1, tzinfo=UTC))
     warehouse = _warehouse(home, strong_data)
     with warehouse.get_connection() as con:
-        # Labels that are exactly the recency rule: no model can beat a perfect rule.
-        con.execute(
-            "UPDATE marts.churn_labels l SET churned = f.days_since_last_session >= 4 "
-            "FROM marts.churn_features f WHERE f.user_id = l.user_id "
-            "AND f.snapshot_date = l.snapshot_date AND NOT l.is_censored"
-        )
+        labels_are_the_recency_rule(con)  # no model can beat a perfect rule
     result = _materialize(instance, warehouse)
     assert not result.success  # the blocking check stops the run: visible in the UI
     assert _checks(result)[CHECK_BEATS_RECENCY] is False
+    model_meta = result.asset_materializations_for_node("churn_model")[0].metadata
+    assert model_meta["status"].value == FAILED
+    assert model_meta["verdict"].value.startswith("The model does NOT beat the recency rule")
     assert [m["status"] for m in manifests(models_root())] == [PASSED, FAILED]
     assert latest_passed(models_root()).version == good.version
     # The blocking check skipped this run's scoring; the nightly scoring then uses the good one.
@@ -111,6 +134,26 @@ def test_a_model_that_does_not_beat_recency_fails_its_check_and_scoring_keeps_th
     with warehouse.get_connection() as con:
         versions = con.execute("SELECT DISTINCT model_version FROM ml.churn_scores").fetchall()
     assert versions == [(good.version,)]
+    meta = nightly.asset_materializations_for_node("score_churn")[0].metadata
+    assert meta["scored with"].value == "model"
+    assert "failed them" in meta["why this scorer"].value
+
+
+def test_with_no_model_that_passed_the_nightly_scores_with_the_better_baseline_and_says_so(
+    home: Path, instance: dg.DagsterInstance, strong_data: synthetic.SyntheticData
+) -> None:
+    warehouse = _warehouse(home, strong_data)
+    with warehouse.get_connection() as con:
+        labels_are_the_recency_rule(con)
+    assert not _materialize(instance, warehouse).success
+    nightly = dg.materialize([score_churn], resources={"warehouse": warehouse}, instance=instance)
+    meta = nightly.asset_materializations_for_node("score_churn")[0].metadata
+    assert meta["scored with"].value == "recency_rule"
+    assert meta["why this scorer"].value.startswith("no model has passed its checks")
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT DISTINCT scored_with FROM ml.churn_reasons").fetchall() == [
+            ("recency_rule",)
+        ]
 
 
 def test_training_is_weekly_and_scoring_joins_the_nightly_run() -> None:
