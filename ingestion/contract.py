@@ -337,9 +337,7 @@ class FastCheck:
 
     def __call__(self, event: dict[str, Any]) -> bool:
         found = self.precheck(event)
-        return (
-            found is not None and _uuids_ok(found[0], self.uuids) and _timestamps_ok([found[1]])
-        )
+        return found is not None and _uuids_ok(found[0], self.uuids) and _timestamps_ok([found[1]])
 
 
 def compile_fast_check(
