@@ -64,7 +64,6 @@ class Snapshot:
     features: pd.DataFrame  # float64, columns in the order asked for
 
 
-
 def feature_columns(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE) -> list[str]:
     """Every numeric column of the features table except the keys, sorted by name."""
     rows = list(table_columns(con, table).items())
