@@ -79,6 +79,8 @@ RECENCY_FEATURE = "current_gap_days"
 DAYS_SINCE_LAST_SESSION = "days_since_last_session"
 # Days from the player's first seen date to the snapshot (0 on the install day).
 TENURE_FEATURE = "tenure_days"
+# Tenure at every resolution the features carry: what comparisons at equal tenure hold equal.
+TENURE_FEATURES: tuple[str, ...] = (TENURE_FEATURE, "tenure_hours")
 
 _WINDOWED = re.compile(r"^(?P<base>[a-z_]+?)_(?P<days>\d+)d$")
 
