@@ -11,7 +11,8 @@ with the reference *reweighted to the snapshot's own tenure mix*: the distributi
 players would have if they had the snapshot's tenures. What remains is a change in behaviour at
 equal tenure. A band the reference has too few rows of borrows the nearest band that has enough.
 Tenure itself (in days or hours) is what the comparison holds equal, so it is not one of the
-features compared (a game that ages moves its players' tenure within the last band; that is no change in behaviour).
+features compared (a game that ages moves its players' tenure within the last band; that is no
+change in behaviour).
 
 Bins are the reference rows' deciles over all bands (deduplicated, so a mostly-zero count gets
 few bins). The profile is stored with the model, so drift needs no access to old training rows.
