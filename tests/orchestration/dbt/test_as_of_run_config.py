@@ -14,7 +14,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.dbt.as_of import AS_OF_ENV, dbt_vars_args, parse_as_of, resolve_as_of
+from orchestration.dbt.as_of import (
+    AS_OF_ENV,
+    AsOfConfig,
+    dbt_vars_args,
+    parse_as_of,
+    resolve_as_of,
+)
 from tests.dbt.conftest import load_events
 from tests.dbt.scenario import played_session, uid
 from tests.e2e.pipeline import Pipeline, query
@@ -89,20 +95,16 @@ def test_a_history_is_described_as_of_its_own_end_unless_the_run_sets_it(
     assert labelled > 0  # the snapshots of March to mid-November have their answer
     assert flagged == 0  # imported history is never a suspect clock for being old
 
-    # the Launchpad: run config `as_of`, passed to dbt as a var
+    # the Launchpad's run config, passed to dbt as a var, over the `respawn` command's
+    # environment variable (which alone sets it: the test below)
+    monkeypatch.setenv(AS_OF_ENV, "2024-09-01T12:00:00")
     build(home, instance, as_of="2024-06-15")
     as_of_at, last_day, last_snapshot, *_ = references(home)
     assert as_of_at == datetime(2024, 6, 15)
     assert last_day == last_snapshot == "2024-06-14"
 
-    # the `respawn` command: the environment variable, when no run config is set
-    monkeypatch.setenv(AS_OF_ENV, "2024-09-01T12:00:00")
-    build(home, instance)
-    as_of_at, last_day, *_ = references(home)
-    assert (as_of_at, last_day) == (datetime(2024, 9, 1, 12), "2024-08-31")
 
-
-def test_as_of_values_are_read_as_utc_and_passed_to_dbt_as_a_var(
+def test_as_of_comes_from_the_run_config_else_the_environment_and_reaches_dbt_as_a_var(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(AS_OF_ENV, raising=False)
@@ -112,7 +114,8 @@ def test_as_of_values_are_read_as_utc_and_passed_to_dbt_as_a_var(
     assert parse_as_of("2025-06-01T14:00:00+02:00") == datetime(2025, 6, 1, 12)
     monkeypatch.setenv(AS_OF_ENV, "2025-06-01 06:30:00")
     assert resolve_as_of(None) == datetime(2025, 6, 1, 6, 30)
-    assert resolve_as_of("2025-01-01") == datetime(2025, 1, 1)  # run config first
+    assert AsOfConfig().resolved() == datetime(2025, 6, 1, 6, 30)  # what the assets read
+    assert AsOfConfig(as_of="2025-01-01").resolved() == datetime(2025, 1, 1)  # run config first
     assert dbt_vars_args(datetime(2025, 6, 1, 6, 30)) == [
         "--vars",
         '{"as_of": "2025-06-01 06:30:00"}',
