@@ -246,6 +246,16 @@ numbered as (
 
 ),
 
+timed as (
+
+    select
+        *,
+        {{ dbt.datediff('first_started_at', 'started_at', 'microsecond') }} / {{ hour }}
+            as hours_after_first
+    from numbered
+
+),
+
 session_sequence as (
 
     -- each session with the ones before it: its predecessors' starts and plays, the running
@@ -283,32 +293,18 @@ session_sequence as (
             rows between unbounded preceding and current row
         ) as first_session_matches,
         {% for h in first_hours -%}
-            sum(
-                case
-                    when {{ dbt.datediff('first_started_at', 'started_at', 'microsecond') }}
-                        < {{ h }} * {{ hour }}
-                        then 1
-                    else 0
-                end
-            ) over (
+            sum(case when hours_after_first < {{ h }} then 1 else 0 end) over (
                 partition by user_id
                 order by session_number
                 rows between unbounded preceding and current row
             ) as sessions_first_{{ h }}h,
         {% endfor -%}
-        sum(
-            case
-                when {{ dbt.datediff('first_started_at', 'started_at', 'microsecond') }}
-                    < 24 * {{ hour }}
-                    then matches
-                else 0
-            end
-        ) over (
+        sum(case when hours_after_first < 24 then matches else 0 end) over (
             partition by user_id
             order by session_number
             rows between unbounded preceding and current row
         ) as matches_first_24h
-    from numbered
+    from timed
 
 ),
 
@@ -327,8 +323,8 @@ latest_sessions as (
 
     -- at each snapshot, the latest session started by its end (on the latest session day)
     select
-        with_state.snapshot_date,
-        session_sequence.*
+        session_sequence.*,
+        with_state.snapshot_date
     from with_state
     inner join last_session_of_day
         on
@@ -410,13 +406,15 @@ derived as (
         with_state.*,
         rhythm.*,
         {{ dbt.datediff(
-            'last_event_at_to_date',
-            dbt.dateadd('day', 1, 'snapshot_date'),
+            'with_state.last_event_at_to_date',
+            dbt.dateadd('day', 1, 'with_state.snapshot_date'),
             'microsecond'
         ) }} / 86400000000.0 as current_gap_days,
         case
-            when gaps_closed_to_date > 0
-                then gap_microseconds_closed_to_date / 86400000000.0 / gaps_closed_to_date
+            when with_state.gaps_closed_to_date > 0
+                then
+                    with_state.gap_microseconds_closed_to_date / 86400000000.0
+                    / with_state.gaps_closed_to_date
             else 0
         end as gap_mean_days
     from with_state
