@@ -10,8 +10,9 @@ for each feature, the share of the reference rows in each bin, per band. A snaps
 with the reference *reweighted to the snapshot's own tenure mix*: the distribution the reference
 players would have if they had the snapshot's tenures. What remains is a change in behaviour at
 equal tenure. A band the reference has too few rows of borrows the nearest band that has enough.
-Tenure itself is what the comparison holds equal, so it is not one of the features compared (a
-game that ages moves its players' tenure within the last band; that is no change in behaviour).
+Tenure itself (in days or hours) is what the comparison holds equal, so it is not one of the
+features compared (a game that ages moves its players' tenure within the last band; that is no
+change in behaviour).
 
 Bins are the reference rows' deciles over all bands (deduplicated, so a mostly-zero count gets
 few bins). The profile is stored with the model, so drift needs no access to old training rows.
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.feature_contract import TENURE_FEATURE
+from ml.feature_contract import TENURE_FEATURE, TENURE_FEATURES
 from ml.tenure import DRIFT, TenureBands
 
 PSI_WARN = 0.2
@@ -109,7 +110,7 @@ def population_stability(
     mix = np.bincount(band, minlength=len(bands)) / max(1, band.size)
     rows = []
     for name, entry in profile["features"].items():
-        if name not in features.columns or name == TENURE_FEATURE:
+        if name not in features.columns or name in TENURE_FEATURES:
             continue
         edges = np.asarray(entry["edges"], dtype=np.float64)
         reference = np.asarray(entry["proportions"], dtype=np.float64)

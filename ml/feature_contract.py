@@ -49,6 +49,25 @@ SCALAR_FEATURES: tuple[str, ...] = (
     "entry_share_matchmaking_28d",
     "entry_share_invite_28d",
     "current_loss_streak",
+    # at the resolution of the data (hours), from the player's sessions: recency, tenure, the
+    # rhythm of the last sessions and what a new player did in their first hours
+    "hours_since_last_session",
+    "tenure_hours",
+    "sessions_to_date",
+    "last_session_gap_hours",
+    "recent_session_gap_mean_hours",
+    "session_gap_trend",
+    "hours_since_last_session_vs_recent_gap",
+    "matches_last_session",
+    "matches_per_session_recent",
+    "matches_per_session_to_date",
+    "matches_per_session_trend",
+    "sessions_first_1h",
+    "sessions_first_24h",
+    "sessions_first_72h",
+    "matches_first_24h",
+    "first_session_matches",
+    "hours_to_second_session",
 )
 
 # The recency rule baseline scores players by this feature alone: the time from the player's last
@@ -60,6 +79,8 @@ RECENCY_FEATURE = "current_gap_days"
 DAYS_SINCE_LAST_SESSION = "days_since_last_session"
 # Days from the player's first seen date to the snapshot (0 on the install day).
 TENURE_FEATURE = "tenure_days"
+# Tenure at every resolution the features carry: what comparisons at equal tenure hold equal.
+TENURE_FEATURES: tuple[str, ...] = (TENURE_FEATURE, "tenure_hours")
 
 _WINDOWED = re.compile(r"^(?P<base>[a-z_]+?)_(?P<days>\d+)d$")
 

@@ -81,6 +81,36 @@ _TRENDS: dict[str, tuple[str, str]] = {
     "minutes_trend_7d": ("minutes_played", "minutes played"),
 }
 _RECENCY = ("days_since_last_session", "current_gap_days")
+# The features at the resolution of the data (hours, the rhythm of the last sessions, the first
+# hours): sentence, the direction that reads as a risk, unit, whether 0 says nothing (no second
+# session yet).
+_HOURLY: dict[str, tuple[str, int, str, bool]] = {
+    "hours_since_last_session": ("last session started {value} hours ago", RISE, " hours", False),
+    "tenure_hours": ("playing for {value} hours", FALL, " hours", False),
+    "sessions_to_date": ("{value} sessions so far", FALL, "", False),
+    "last_session_gap_hours": ("{value} hours between the last two sessions", RISE, " hours", True),
+    "recent_session_gap_mean_hours": (
+        "{value} hours between recent sessions on average", RISE, " hours", True
+    ),
+    "session_gap_trend": ("last break {value} times the recent average", RISE, "", True),
+    "hours_since_last_session_vs_recent_gap": (
+        "away {value} times their recent gap between sessions", RISE, "", True
+    ),
+    "matches_last_session": ("{value} matches in the last session", FALL, "", False),
+    "matches_per_session_recent": ("{value} matches per session lately", FALL, "", False),
+    "matches_per_session_to_date": ("{value} matches per session so far", FALL, "", False),
+    "matches_per_session_trend": (
+        "{value} matches per session lately against their own average", FALL, "", False
+    ),
+    "sessions_first_1h": ("{value} sessions in the first hour", FALL, "", False),
+    "sessions_first_24h": ("{value} sessions in the first 24 hours", FALL, "", False),
+    "sessions_first_72h": ("{value} sessions in the first 72 hours", FALL, "", False),
+    "matches_first_24h": ("{value} matches in the first 24 hours", FALL, "", False),
+    "first_session_matches": ("{value} matches in the first session", FALL, "", False),
+    "hours_to_second_session": (
+        "came back {value} hours after the first session", RISE, " hours", True
+    ),
+}  # fmt: skip
 _GAPS = {
     "gap_mean_days": "usually {value} days between sessions",
     "gap_max_days": "longest break so far {value} days",
@@ -169,7 +199,13 @@ def _reads_as_risk(
 
 # What a reason is about: the windows of one count, a count and its trend, a win and a loss
 # rate, the two recency features say one thing, and a player hears it once.
-_TOPICS = {"win_rate": "results", "loss_rate": "results"}
+_TOPICS = {
+    "win_rate": "results",
+    "loss_rate": "results",
+    "hours_since_last_session": "recency",
+    "hours_since_last_session_vs_recent_gap": "recency",
+    "tenure_hours": "tenure_days",
+}
 
 
 _TOPIC_IDS: dict[str, int] = {}
@@ -577,6 +613,10 @@ _FAMILIES: dict[str, object] = {
         for name, template in _GAPS.items()
     },
     **{name: _Trend() for name in _TRENDS},
+    **{
+        name: _Typical(template, rising, zero_says_nothing=zero, unit=unit)
+        for name, (template, rising, unit, zero) in _HOURLY.items()
+    },
     TENURE_FEATURE: _Tenure(),
     "current_loss_streak": _LossStreak(),
     **{

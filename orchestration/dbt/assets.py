@@ -23,6 +23,7 @@ from dagster_dbt import (
 )
 
 from orchestration import asset_keys
+from orchestration.dbt.as_of import AsOfConfig, dbt_vars_args
 from orchestration.dbt_project import PRODUCTION_BUILD
 from orchestration.owners import ANALYTICS_ENGINEERING
 from orchestration.resources import WAREHOUSE_POOL
@@ -60,9 +61,15 @@ def build_dbt_models(project: DbtProject, manifest: Path) -> dg.AssetsDefinition
         name="respawn_dbt_models",
         pool=WAREHOUSE_POOL,
     )
-    def respawn_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def respawn_dbt_models(
+        context: dg.AssetExecutionContext, config: AsOfConfig, dbt: DbtCliResource
+    ) -> Iterator[Any]:
         """`dbt build` of the selected models: runs them and their data tests (reported as
-        checks); unit tests are left to `make test` (PRODUCTION_BUILD)."""
-        yield from dbt.cli(PRODUCTION_BUILD, context=context).stream()
+        checks); unit tests are left to `make test` (PRODUCTION_BUILD). Run config `as_of` (else
+        RESPAWN_AS_OF) sets the as-of time, passed to dbt as the var `as_of`."""
+        as_of = config.resolved()
+        if as_of is not None:
+            context.log.info(f"as-of time {as_of:%Y-%m-%d %H:%M:%S} (set for this run)")
+        yield from dbt.cli([*PRODUCTION_BUILD, *dbt_vars_args(as_of)], context=context).stream()
 
     return respawn_dbt_models

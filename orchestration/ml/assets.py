@@ -65,6 +65,7 @@ from ml.score_tables import (
 from ml.split import time_split
 from orchestration import asset_keys, inline_plots
 from orchestration.cadence import WEEKLY
+from orchestration.dbt.as_of import AS_OF_DESCRIPTION, AsOfConfig, last_complete_day, resolve_as_of
 from orchestration.owners import ML_ENGINEERING
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.table_metadata import column_schema
@@ -99,10 +100,14 @@ def _seconds(timings: dict[str, float]) -> dg.MetadataValue:
     ),
 )
 def churn_training_set(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
 ) -> dg.Output[LabeledSet]:
+    as_of = config.resolved()
+    known_by = None if as_of is None else last_complete_day(as_of)
+    if known_by is not None:
+        context.log.info(f"as of {as_of:%Y-%m-%d %H:%M:%S}: labels known by {known_by}")
     with warehouse.get_connection() as con:
-        data = load_labeled(con)
+        data = load_labeled(con, as_of=known_by)
         censored = con.execute(
             "SELECT count(*) FROM marts.churn_labels WHERE is_censored"
         ).fetchone()[0]
@@ -350,6 +355,11 @@ class ScoringConfig(dg.Config):
         default=REACHABLE_DAYS,
         description="A player is reachable with a session on one of this many last days.",
     )
+    as_of: str | None = Field(
+        default=None,
+        description=AS_OF_DESCRIPTION + " Without snapshot_date, the snapshot scored is the "
+        "as-of time's last complete day.",
+    )
 
     def request(self) -> ScoringRequest:
         try:
@@ -358,6 +368,12 @@ class ScoringConfig(dg.Config):
             raise dg.Failure(
                 f"snapshot_date {self.snapshot_date!r} is not a date like 2026-03-01"
             ) from None
+        if day is None and self.tenure_days is None:
+            try:
+                as_of = resolve_as_of(self.as_of)
+            except ValueError as e:
+                raise dg.Failure(str(e)) from None
+            day = None if as_of is None else last_complete_day(as_of)
         return ScoringRequest(day, self.tenure_days, self.reachable_days)
 
 

@@ -19,6 +19,13 @@ FEATURES = [f"{name}_{n}d" for n in (1, 3, 7, 14, 28) for name in WINDOWED] + [
     "current_gap_vs_usual", "sessions_trend_7d", "matches_trend_7d", "minutes_trend_7d",
     "tenure_days", "entry_share_lobby_28d", "entry_share_matchmaking_28d",
     "entry_share_invite_28d", "current_loss_streak",
+    # at the resolution of the data: hours, the rhythm of the last sessions, the first hours
+    "hours_since_last_session", "tenure_hours", "sessions_to_date", "last_session_gap_hours",
+    "recent_session_gap_mean_hours", "session_gap_trend",
+    "hours_since_last_session_vs_recent_gap", "matches_last_session",
+    "matches_per_session_recent", "matches_per_session_to_date", "matches_per_session_trend",
+    "sessions_first_1h", "sessions_first_24h", "sessions_first_72h", "matches_first_24h",
+    "first_session_matches", "hours_to_second_session",
 ]  # fmt: skip
 
 

@@ -20,8 +20,8 @@ def test_gaps_between_consecutive_sessions_and_the_open_gap_at_the_data_end(
         # across midnight: 23:50 -> 00:10
         (uid("s_g1"), uid("s_g2"), 1200.0, False, False, datetime(2026, 3, 6, 0, 10)),
         (uid("s_g2"), uid("s_g3"), 553200.0, False, True, datetime(2026, 3, 12, 10, 0)),
-        # open until the as-of time, the latest receive time of the data
-        (uid("s_g3"), None, 739830.0, True, True, datetime(2026, 3, 21, 0, 0, 30)),
+        # open until the as-of time: the end of the last complete day of the data
+        (uid("s_g3"), None, 739800.0, True, True, datetime(2026, 3, 21)),
     ]
 
 
@@ -35,7 +35,10 @@ def test_every_user_has_exactly_one_open_gap(history: Build) -> None:
     )
 
 
-def test_as_of_is_the_latest_receive_time_and_the_day_before_is_complete(history: Build) -> None:
+def test_as_of_is_the_end_of_the_last_day_the_data_has_passed(history: Build) -> None:
+    # received up to 2026-03-21 00:00:30, events up to 2026-03-20 23:59:59: 2026-03-20 is the
+    # last complete day, and the as-of time its end, not the receive clock
     assert history.one(
-        "select as_of_at, last_complete_day::varchar from intermediate.int_as_of_dates"
-    ) == (datetime(2026, 3, 21, 0, 0, 30), "2026-03-20")
+        "select as_of_at, last_complete_day::varchar, last_event_day::varchar "
+        "from intermediate.int_as_of_dates"
+    ) == (datetime(2026, 3, 21), "2026-03-20", "2026-03-20")

@@ -196,6 +196,55 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, numerator / safe, 0.0)
 
 
+def _hourly_features(
+    history: _History, day: int, users: np.ndarray, current_gap: np.ndarray, gap_mean: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The features at the resolution of the data, as this day-level history can tell them:
+    hours from its days, the last session's plays from its last active day, the first hours
+    from the join day (the dbt model computes them from real session times)."""
+    sessions = history.daily["sessions"][users, : day + 1]
+    matches = history.daily["matches"][users, : day + 1]
+    sessions_to_date = sessions.sum(axis=1)
+    matches_to_date = matches.sum(axis=1)
+    last = np.maximum(history.last_active[users, day], 0)
+    last_sessions = history.daily["sessions"][users, last]
+    per_session_last = _ratio(history.daily["matches"][users, last], last_sessions)
+    per_session_to_date = _ratio(matches_to_date, sessions_to_date)
+    join = history.join_day[users]
+
+    def first_days(base: str, days: int) -> np.ndarray:
+        """The user's count over their first `days` days, as far as the snapshot has seen."""
+        total = np.zeros(users.size)
+        for offset in range(days):
+            at = np.minimum(join + offset, history.daily[base].shape[1] - 1)
+            total += np.where(join + offset <= day, history.daily[base][users, at], 0)
+        return total
+
+    hours_since = current_gap * 24.0
+    gap_hours = gap_mean * 24.0
+    return {
+        "hours_since_last_session": hours_since,
+        "tenure_hours": (day - join) * 24.0 + 12.0,
+        "sessions_to_date": sessions_to_date.astype(np.int32),
+        "last_session_gap_hours": gap_hours,
+        "recent_session_gap_mean_hours": gap_hours,
+        "session_gap_trend": np.where(gap_hours > 0, 1.0, 0.0),
+        "hours_since_last_session_vs_recent_gap": _ratio(hours_since, gap_hours),
+        "matches_last_session": np.round(per_session_last).astype(np.int32),
+        "matches_per_session_recent": per_session_last,
+        "matches_per_session_to_date": per_session_to_date,
+        "matches_per_session_trend": per_session_last - per_session_to_date,
+        "sessions_first_1h": np.minimum(sessions_to_date, 1).astype(np.int32),
+        "sessions_first_24h": first_days("sessions", 1).astype(np.int32),
+        "sessions_first_72h": first_days("sessions", 3).astype(np.int32),
+        "matches_first_24h": first_days("matches", 1).astype(np.int32),
+        "first_session_matches": np.round(
+            _ratio(first_days("matches", 1), first_days("sessions", 1))
+        ).astype(np.int32),
+        "hours_to_second_session": np.where(sessions_to_date >= 2, gap_hours, 0.0),
+    }
+
+
 def _features_at(history: _History, day: int, users: np.ndarray) -> dict[str, np.ndarray]:
     def window(base: str, days: int) -> np.ndarray:
         lo = max(0, day - days + 1)
@@ -243,6 +292,7 @@ def _features_at(history: _History, day: int, users: np.ndarray) -> dict[str, np
         "entry_share_matchmaking_28d": _ratio(window("entry_matchmaking", 28), sessions_28),
         "entry_share_invite_28d": _ratio(window("entry_invite", 28), sessions_28),
         "current_loss_streak": history.end_streak[users, day],
+        **_hourly_features(history, day, users, current_gap, gap_mean),
     }
     assert set(scalars) == set(SCALAR_FEATURES)
     out.update(scalars)

@@ -11,6 +11,8 @@
                 'int_user_snapshot_dates': 0,
                 'int_user_running_totals': 0,
                 'fct_user_daily_activity': 0,
+                'fct_sessions': 0,
+                'int_matches_deduplicated': 0,
             },
             'publish': {'user': 'user_id', 'date': 'snapshot_date'},
             'vars': ['eligibility_days'],
@@ -35,8 +37,15 @@
         rows between unbounded preceding and current row
     )
 {%- endset -%}
+{%- set hour = 3600000000.0 -%}
+{#- the rhythm of the last sessions: this many of them -#}
+{%- set recent_sessions = 3 -%}
+{#- what a new player does in their first hours and days: sessions started within this many
+    hours of the first one -#}
+{%- set first_hours = [1, 24, 72] -%}
 {#- a user's snapshots from the first changed day on; they read the active days of their
-    windows, and the user's running totals for the rest of the history -#}
+    windows, the user's running totals for the rest of the history, and the user's sessions
+    (each counted with the matches of its start day, so nothing after a snapshot's end) -#}
 {%- set plan = reprocessing_plan() %}
 
 with
@@ -189,21 +198,230 @@ with_state as (
 
 ),
 
-derived as (
+sessions as (
+
+    -- every session of the users read: the rhythm reads the last ones, the first-hours
+    -- features the first ones
+    select
+        {{ dbt.safe_cast('sessions.user_id', uuid_type()) }} as user_id,
+        sessions.session_id,
+        sessions.started_at,
+        {{ dbt.datediff(day_number, 'sessions.started_date', 'day') }} as day_number
+    from {{ ref('fct_sessions') }} as sessions
+    {{ join_reprocessed(dbt.safe_cast('sessions.user_id', uuid_type()), plan=plan) }}
+
+),
+
+start_day_matches as (
+
+    -- a session's matches on its start day: known by the end of that day
+    select
+        matches.session_id,
+        count(*) as matches
+    from {{ ref('int_matches_deduplicated') }} as matches
+    {{ join_reprocessed('matches.user_id', plan=plan) }}
+    inner join {{ ref('fct_sessions') }} as started
+        on
+            {{ dbt.safe_cast('started.session_id', uuid_type()) }} = matches.session_id
+            and matches.event_date = started.started_date
+    group by 1
+
+),
+
+numbered as (
+
+    select
+        sessions.user_id,
+        sessions.day_number,
+        sessions.started_at,
+        coalesce(start_day_matches.matches, 0) as matches,
+        row_number() over (
+            partition by sessions.user_id
+            order by sessions.started_at, sessions.session_id
+        ) as session_number,
+        min(sessions.started_at) over (partition by sessions.user_id) as first_started_at
+    from sessions
+    left join start_day_matches
+        on {{ dbt.safe_cast('sessions.session_id', uuid_type()) }} = start_day_matches.session_id
+
+),
+
+timed as (
 
     select
         *,
+        {{ dbt.datediff('first_started_at', 'started_at', 'microsecond') }} / {{ hour }}
+            as hours_after_first
+    from numbered
+
+),
+
+session_sequence as (
+
+    -- each session with the ones before it: its predecessors' starts and plays, the running
+    -- totals, and what the player did in their first hours
+    select
+        user_id,
+        day_number,
+        session_number,
+        started_at,
+        first_started_at,
+        matches,
+        {% for k in range(1, recent_sessions + 1) -%}
+            lag(started_at, {{ k }}) over (
+                partition by user_id order by session_number
+            ) as started_at_{{ k }}_before,
+        {% endfor -%}
+        {% for k in range(1, recent_sessions) -%}
+            coalesce(
+                lag(matches, {{ k }}) over (partition by user_id order by session_number), 0
+            ) as matches_{{ k }}_before,
+        {% endfor -%}
+        sum(matches) over (
+            partition by user_id
+            order by session_number
+            rows between unbounded preceding and current row
+        ) as matches_to_date,
+        max(case when session_number = 2 then started_at end) over (
+            partition by user_id
+            order by session_number
+            rows between unbounded preceding and current row
+        ) as second_started_at,
+        max(case when session_number = 1 then matches end) over (
+            partition by user_id
+            order by session_number
+            rows between unbounded preceding and current row
+        ) as first_session_matches,
+        {% for h in first_hours -%}
+            sum(case when hours_after_first < {{ h }} then 1 else 0 end) over (
+                partition by user_id
+                order by session_number
+                rows between unbounded preceding and current row
+            ) as sessions_first_{{ h }}h,
+        {% endfor -%}
+        sum(case when hours_after_first < 24 then matches else 0 end) over (
+            partition by user_id
+            order by session_number
+            rows between unbounded preceding and current row
+        ) as matches_first_24h
+    from timed
+
+),
+
+last_session_of_day as (
+
+    select
+        user_id,
+        day_number,
+        max(session_number) as session_number
+    from session_sequence
+    group by 1, 2
+
+),
+
+latest_sessions as (
+
+    -- at each snapshot, the latest session started by its end (on the latest session day)
+    select
+        session_sequence.*,
+        with_state.snapshot_date
+    from with_state
+    inner join last_session_of_day
+        on
+            with_state.user_id = last_session_of_day.user_id
+            and with_state.last_session_day_number = last_session_of_day.day_number
+    inner join session_sequence
+        on
+            last_session_of_day.user_id = session_sequence.user_id
+            and last_session_of_day.session_number = session_sequence.session_number
+
+),
+
+rhythm as (
+
+    select
+        latest_sessions.user_id as rhythm_user_id,
+        latest_sessions.snapshot_date as rhythm_snapshot_date,
+        latest_sessions.session_number as sessions_to_date,
         {{ dbt.datediff(
-            'last_event_at_to_date',
-            dbt.dateadd('day', 1, 'snapshot_date'),
+            'latest_sessions.started_at',
+            dbt.dateadd('day', 1, 'latest_sessions.snapshot_date'),
+            'microsecond'
+        ) }} / {{ hour }} as hours_since_last_session,
+        coalesce(
+            {{ dbt.datediff(
+                'latest_sessions.started_at_1_before', 'latest_sessions.started_at', 'microsecond'
+            ) }} / {{ hour }},
+            0
+        ) as last_session_gap_hours,
+        -- the mean time between the last sessions (up to recent_sessions gaps)
+        case
+            when latest_sessions.session_number > 1
+                then
+                    {{ dbt.datediff(
+                        'coalesce(latest_sessions.started_at_' ~ recent_sessions
+                        ~ '_before, latest_sessions.first_started_at)',
+                        'latest_sessions.started_at',
+                        'microsecond'
+                    ) }} / {{ hour }}
+                    / case
+                        when latest_sessions.session_number - 1 < {{ recent_sessions }}
+                            then latest_sessions.session_number - 1
+                        else {{ recent_sessions }}
+                    end
+            else 0
+        end as recent_session_gap_mean_hours,
+        latest_sessions.matches as matches_last_session,
+        (
+            latest_sessions.matches
+            {% for k in range(1, recent_sessions) -%}
+                + latest_sessions.matches_{{ k }}_before
+            {% endfor -%}
+        ) * 1.0 / case
+            when latest_sessions.session_number < {{ recent_sessions }}
+                then latest_sessions.session_number
+            else {{ recent_sessions }}
+        end as matches_per_session_recent,
+        latest_sessions.matches_to_date * 1.0 / latest_sessions.session_number
+            as matches_per_session_to_date,
+        {% for h in first_hours -%}
+            latest_sessions.sessions_first_{{ h }}h,
+        {% endfor -%}
+        latest_sessions.matches_first_24h,
+        coalesce(latest_sessions.first_session_matches, 0) as first_session_matches,
+        coalesce(
+            {{ dbt.datediff(
+                'latest_sessions.first_started_at', 'latest_sessions.second_started_at',
+                'microsecond'
+            ) }} / {{ hour }},
+            0
+        ) as hours_to_second_session
+    from latest_sessions
+
+),
+
+derived as (
+
+    select
+        with_state.*,
+        rhythm.*,
+        {{ dbt.datediff(
+            'with_state.last_event_at_to_date',
+            dbt.dateadd('day', 1, 'with_state.snapshot_date'),
             'microsecond'
         ) }} / 86400000000.0 as current_gap_days,
         case
-            when gaps_closed_to_date > 0
-                then gap_microseconds_closed_to_date / 86400000000.0 / gaps_closed_to_date
+            when with_state.gaps_closed_to_date > 0
+                then
+                    with_state.gap_microseconds_closed_to_date / 86400000000.0
+                    / with_state.gaps_closed_to_date
             else 0
         end as gap_mean_days
     from with_state
+    inner join rhythm
+        on
+            with_state.user_id = rhythm.rhythm_user_id
+            and with_state.snapshot_date = rhythm.rhythm_snapshot_date
 
 ),
 
@@ -254,7 +472,43 @@ final as (
                 else 0
             end as entry_share_{{ entry_point }}_28d,
         {% endfor -%}
-        cast(loss_streak_to_date as integer) as current_loss_streak
+        cast(loss_streak_to_date as integer) as current_loss_streak,
+        -- at the resolution of the data: hours, and the rhythm of the last sessions
+        cast(hours_since_last_session as double) as hours_since_last_session,
+        cast(
+            {{ dbt.datediff(
+                'first_event_at_to_date', dbt.dateadd('day', 1, 'snapshot_date'), 'microsecond'
+            ) }} / {{ hour }} as double
+        ) as tenure_hours,
+        cast(sessions_to_date as integer) as sessions_to_date,
+        cast(last_session_gap_hours as double) as last_session_gap_hours,
+        cast(recent_session_gap_mean_hours as double) as recent_session_gap_mean_hours,
+        cast(
+            case
+                when recent_session_gap_mean_hours > 0
+                    then last_session_gap_hours / recent_session_gap_mean_hours
+                else 0
+            end as double
+        ) as session_gap_trend,
+        cast(
+            case
+                when recent_session_gap_mean_hours > 0
+                    then hours_since_last_session / recent_session_gap_mean_hours
+                else 0
+            end as double
+        ) as hours_since_last_session_vs_recent_gap,
+        cast(matches_last_session as integer) as matches_last_session,
+        cast(matches_per_session_recent as double) as matches_per_session_recent,
+        cast(matches_per_session_to_date as double) as matches_per_session_to_date,
+        cast(matches_per_session_recent - matches_per_session_to_date as double)
+            as matches_per_session_trend,
+        -- a new player's first hours and days (as far as the snapshot's end has seen them)
+        {% for h in first_hours -%}
+            cast(sessions_first_{{ h }}h as integer) as sessions_first_{{ h }}h,
+        {% endfor -%}
+        cast(matches_first_24h as integer) as matches_first_24h,
+        cast(first_session_matches as integer) as first_session_matches,
+        cast(hours_to_second_session as double) as hours_to_second_session
     from derived
 
 )

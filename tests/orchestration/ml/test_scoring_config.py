@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,9 @@ from ingestion.settings import models_root, warehouse_path
 from ml.pipeline import TrainingResult
 from ml.registry import register
 from orchestration.cli import main
+from orchestration.dbt.as_of import AS_OF_ENV
 from orchestration.ml import definitions
+from orchestration.ml.assets import ScoringConfig
 from orchestration.ml.command import run_config
 from orchestration.resources import WarehouseResource
 from tests.support import synthetic
@@ -108,3 +111,18 @@ def test_respawn_score_scores_a_date_and_prints_who_to_act_on(
     with dg.DagsterInstance.get() as recorded:
         runs = recorded.get_runs()
     assert [r.job_name for r in runs] == [definitions.SCORING_JOB] * 2
+
+
+def test_an_as_of_time_picks_the_snapshot_of_its_last_complete_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(AS_OF_ENV, raising=False)
+    assert ScoringConfig().request().snapshot_date is None  # the latest snapshot
+    assert ScoringConfig(as_of="2026-03-10").request().snapshot_date == date(2026, 3, 9)
+    monkeypatch.setenv(AS_OF_ENV, "2026-03-20T06:00:00")  # the `respawn` command's setting
+    assert ScoringConfig().request().snapshot_date == date(2026, 3, 19)
+    # a chosen date or cohort is what the run asked for
+    assert ScoringConfig(snapshot_date="2026-03-01").request().snapshot_date == date(2026, 3, 1)
+    assert ScoringConfig(tenure_days=3).request().snapshot_date is None
+    with pytest.raises(dg.Failure, match="not an ISO date"):
+        ScoringConfig(as_of="yesterday").request()
