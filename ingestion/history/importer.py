@@ -136,14 +136,16 @@ class _Chunk:
         # No line was received after the import started; a refused line that says no time
         # (or an impossible one) is dead-lettered as received then.
         self.until = self.fallback = import_time
-        self.groups: dict[tuple[Stream, datetime], list[bytes]] = {}
+        # Lines are copied into one buffer per group: orjson gives each line a buffer of 4 KiB
+        # or more, ten times its length, so a list of them would hold ten times the chunk.
+        self.groups: dict[tuple[Stream, datetime], bytearray] = {}
 
     def _add(self, stream: Stream, when: datetime, line: bytes) -> None:
         key = (stream, _hour(when))
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = []
-        group.append(line)
+            group = self.groups[key] = bytearray()
+        group += line
 
     def refuse(self, index: int, raw: bytes, failure: Failure, when: datetime | None) -> None:
         when = when if when is not None and EPOCH <= when <= self.until else self.fallback
@@ -193,16 +195,23 @@ class _Chunk:
         self._validate(pending)
 
     def _validate(self, pending: list[tuple[int, bytes, Any, datetime | None]]) -> None:
-        texts: list[bytes | None] = []
-        for _, _, event, _ in pending:
+        # Only the sizes are kept (orjson's buffers are large: see `groups`); an event orjson
+        # cannot write (an integer past 64 bits) is measured after it is read exactly.
+        sizes: list[int] = []
+        unwritable: set[int] = set()
+        for position, (_, raw, event, _) in enumerate(pending):
             try:
-                texts.append(orjson.dumps(event))
-            except orjson.JSONEncodeError:  # an integer past 64 bits, or nested too deep
-                texts.append(None)
-        sizes = [0 if t is None else len(t) for t in texts]
+                sizes.append(len(orjson.dumps(event)))
+            except orjson.JSONEncodeError:
+                unwritable.add(position)
+                exact = _exact_event(raw)
+                try:
+                    sizes.append(len(orjson.dumps(exact)))
+                except orjson.JSONEncodeError:  # nested too deep: refused when it is written
+                    sizes.append(len(raw))
         verdicts, _ = validate_batch([e for _, _, e, _ in pending], sizes)
-        for (index, raw, event, received), text, verdict in zip(
-            pending, texts, verdicts, strict=True
+        for position, ((index, raw, event, received), verdict) in enumerate(
+            zip(pending, verdicts, strict=True)
         ):
             if verdict.failure is not None:
                 self.refuse(index, raw, verdict.failure, received or _event_time(event))
@@ -218,7 +227,7 @@ class _Chunk:
             if failure is not None:
                 self.refuse(index, raw, failure, None)
                 continue
-            if text is None or not is_plain(event, verdict):
+            if position in unwritable or not is_plain(event, verdict):
                 exact = _exact_event(raw)
                 event = exact if exact is not None else event
             received_at = format_ts(when)
@@ -262,7 +271,7 @@ def _publish(
     landing_root: Path,
     node: str,
     chunk_number: int,
-    groups: dict[tuple[Stream, datetime], list[bytes]],
+    groups: dict[tuple[Stream, datetime], bytearray],
     pool: ThreadPoolExecutor,
     result: ImportResult,
 ) -> None:
@@ -273,9 +282,9 @@ def _publish(
         if final.exists():  # published by the interrupted run: the same lines, by construction
             result.shards_kept += 1
             continue
-        jobs.append((stream, hour, b"".join(groups[(stream, hour)]), final))
+        jobs.append((stream, hour, groups[(stream, hour)], final))
 
-    def write(job: tuple[Stream, datetime, bytes, Path]) -> None:
+    def write(job: tuple[Stream, datetime, bytearray, Path]) -> None:
         stream, hour, data, final = job
         writer = ShardWriter(
             landing_root,
