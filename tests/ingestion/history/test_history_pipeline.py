@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,10 +20,13 @@ import pytest
 
 from ingestion.landing.lines import format_ts
 from ingestion.settings import landing_root
+from tests.dbt.guide import blocks
 from tests.e2e.pipeline import Pipeline, landed_days, query, scalar
 from tests.ingestion.history.histories import Player, long_history, write_history
 
 REPO = Path(__file__).resolve().parents[3]
+DOCS = REPO / "docs" / "data-engineers.md"
+SECTION = "## Bring your history"
 FIRST, LAST = date(2024, 5, 1), date(2025, 7, 31)
 PLAYERS = [
     Player("00000000-0000-4000-8000-00000000000a", FIRST, LAST, every_days=3, hour=18),
@@ -45,54 +48,83 @@ def history_events() -> list[dict]:
     return events
 
 
-def _import(home: Path, history: Path) -> subprocess.CompletedProcess[str]:
-    """`respawn import` in a subprocess, as a user runs it, on `home`."""
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "import", "--no-progress", str(history)],
-        cwd=REPO,
-        env={**os.environ, "RESPAWN_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
+def documented_commands() -> list[str]:
+    """The commands of docs/data-engineers.md, "Bring your history", in order."""
+    (block,) = [b for b in blocks("sh", text=DOCS.read_text()) if b.section.startswith(SECTION)]
+    return [c for c in block.commands if not c.lstrip().startswith("#")]
+
+
+def run_documented(command: str, cwd: Path, env: dict[str, str]) -> str:
+    """One documented command, as a user types it (bash, the environment's `respawn` and
+    `dagster` first on PATH); its output."""
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
+    assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 @dataclass(frozen=True)
 class Built:
     home: Path
     events: list[dict]
-    timings: dict[str, float]
+    outputs: list[str]  # of the documented commands
 
 
 @pytest.fixture(scope="module")
 def built(
     tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path, history_events: list[dict]
 ) -> Iterator[Built]:
-    """The history imported, every imported day loaded in one backfill run, the marts built:
-    once for the module (a build takes a minute)."""
+    """The history exported as the guide's two files and imported by the guide's commands; every
+    imported day loaded in one backfill run of `load_landed_events`, then the marts built: once
+    for the module (a build takes a minute)."""
     root = tmp_path_factory.mktemp("history")
     home = root / "home"
     home.mkdir()
-    history = write_history(root / "export.jsonl.gz", [*history_events, "{oops"], gz=True)
-    timings: dict[str, float] = {}
+    in_2024 = [e for e in history_events if e["timestamp"] < "2025"]
+    in_2025 = [e for e in history_events if e["timestamp"] >= "2025"]
+    write_history(root / "exports" / "events-2024.jsonl.gz", in_2024, gz=True)
+    # a refused line that says its time: dead-lettered beside its day, loaded with it
+    broken = {**in_2025[-1], "user_id": "not-a-uuid", "event_id": str(uuid.uuid4())}
+    write_history(root / "exports" / "events-2025.jsonl", [*in_2025, broken])
+    env = {
+        **os.environ,
+        "RESPAWN_HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+    }
+    env.pop("RESPAWN_FIRST_DAY", None)
+    outputs = [run_documented(c, root, env) for c in documented_commands()]
     with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
         mp.setenv("RESPAWN_HOME", str(home))
-        started = time.monotonic()
-        done = _import(home, history)
-        timings["import"] = time.monotonic() - started
-        assert done.returncode == 0, done.stderr
-        assert f"{len(history_events):,} events landed" in done.stdout
-        assert "invalid_json 1" in done.stdout
         pipeline = Pipeline(home, instance)
         days = landed_days(home)
-        assert days[0] == FIRST and days[-1] >= LAST
-        started = time.monotonic()
         assert pipeline.backfill(days[0], days[-1]).success
-        timings["backfill"] = time.monotonic() - started
-        started = time.monotonic()
         assert pipeline.build_marts().success
-        timings["dbt build"] = time.monotonic() - started
-        yield Built(home, history_events, timings)
+        yield Built(home, history_events, outputs)
+
+
+def test_the_guides_commands_import_once_and_load_every_day(built: Built) -> None:
+    first, again = built.outputs
+    in_2024 = sum(e["timestamp"] < "2025" for e in built.events)
+    assert f"{in_2024:,} events landed" in first
+    assert f"{len(built.events) - in_2024:,} events landed" in first
+    assert "invalid_uuid 1" in first
+    assert f"total: {len(built.events):,} events landed, 1 lines dead-lettered" in first
+    assert "already imported" in again and "nothing landed" in again
+    # the load covered every imported day: each day's shards are in the load manifest
+    days = landed_days(built.home)
+    assert days[0] == FIRST and days[-1] == LAST
+    loaded = query(built.home, "select distinct receive_date from raw.loaded_shards")
+    assert {d for (d,) in loaded} == set(days)
+    assert (landing_root(built.home) / "imports").is_dir()
+    # the guide's query of the refused lines
+    refused = query(
+        built.home,
+        "select failure_code, failure_field, count(*) from raw.deadletter_events where "
+        "connection_id like 'import-%' group by all",
+    )
+    assert refused == [("invalid_uuid", "user_id", 1)]
 
 
 def _own_dates(events: list[dict]) -> dict[str, set[date]]:
@@ -172,8 +204,3 @@ def test_labels_are_censored_at_the_data_end_and_no_snapshot_is_past_it(built: B
     )
     assert churned == [(True, False)]
     assert datetime.now(UTC).date() - LAST > timedelta(days=365)  # the premise: long ago
-
-
-def test_the_import_is_on_the_first_partition_day(built: Built) -> None:
-    assert landed_days(built.home)[0] == FIRST
-    assert (landing_root(built.home) / "imports").is_dir()
