@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(
             total=source.lines,
             unit="line",
-            unit_scale=True,
             desc=path.name,
             disable=args.no_progress,
             leave=False,

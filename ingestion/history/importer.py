@@ -9,8 +9,10 @@ format's own `event_line` and `deadletter_line` (`ingestion.landing.lines`), wit
 `connection_id = import-<digest>`: the provenance of every line, in the unchanged format.
 
 Refused lines go to dead-letter with the contract's failure and the line's bytes exactly, their
-`index` the line's position in the file (0-based). A receive time the server could not have
-stamped (before 1970, or after the import started) is refused as `out_of_range`.
+`index` the line's position in the file (0-based). A `received_at` the server could not have
+stamped (before 1970, or after the import started) is refused as `out_of_range`, and so is a
+`timestamp` before 1970; a `timestamp` after the import started (a device clock ahead) is
+received at the import's start, and dbt shifts its session as it does for live traffic.
 
 Exactly once, whatever happens: the file's lines are read in chunks; each chunk's lines are
 grouped by (stream, receive hour) and each group is one published shard whose name says which
