@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
         type=_positive,
         default=None,
         metavar="N",
-        help="lines read, validated and landed at a time: bounds memory (default 100000)",
+        help="lines read, validated and landed at a time: bounds memory (default 20000)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)

@@ -49,7 +49,7 @@ from ingestion.landing.layout import (
 from ingestion.landing.lines import deadletter_line, event_line, format_ts, utc_now
 from ingestion.landing.writer import ShardWriter
 
-CHUNK_LINES = 100_000  # lines per chunk: about 40 MB of lines held at once
+CHUNK_LINES = 20_000  # lines per chunk: a chunk of parsed events takes ~40 MB of memory
 CHUNK_BYTES = 64 * 1024 * 1024
 IO_THREADS = 8  # shards written at once: their fsyncs overlap
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
