@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         refused = sum(r.deadlettered for r in results if not r.already_imported)
         skipped = sum(r.already_imported for r in results)
         print(
-            f"total: {landed:,} events landed, {refused:,} lines dead-lettered, "
+            f"total: {landed:,} events landed, {refused:,} dead-lettered, "
             f"{skipped} file(s) already imported; landing {root}"
         )
     return 0

@@ -110,7 +110,7 @@ def test_the_guides_commands_import_once_and_load_every_day(built: Built) -> Non
     assert f"{in_2024:,} events landed" in first
     assert f"{len(built.events) - in_2024:,} events landed" in first
     assert "invalid_uuid 1" in first
-    assert f"total: {len(built.events):,} events landed, 1 lines dead-lettered" in first
+    assert f"total: {len(built.events):,} events landed, 1 dead-lettered" in first
     assert "already imported" in again and "nothing landed" in again
     # the load covered every imported day: each day's shards are in the load manifest
     days = landed_days(built.home)
