@@ -10,17 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+import ingestion.history.command
 import ingestion.server.command
 import ingestion.simulator.command
 import orchestration.demo.command
 import orchestration.exports.command
 import orchestration.ml.command
 
-# `respawn serve`, `respawn simulate`, `respawn demo`, `respawn score`, `respawn scores`, in
-# `respawn --help` order.
+# `respawn serve`, `respawn simulate`, `respawn import`, `respawn demo`, `respawn score`,
+# `respawn scores`, in `respawn --help` order.
 COMMANDS = (
     ingestion.server.command,
     ingestion.simulator.command,
+    ingestion.history.command,
     orchestration.demo.command,
     orchestration.ml.command,
     orchestration.exports.command,
