@@ -47,10 +47,12 @@ def dbt_project() -> DbtProject:
 
 class RespawnDbtCliResource(DbtCliResource):
     """dagster-dbt's resource without two costs it pays before every `dbt` command, which our
-    steps never use: a `dbt --version` subprocess (a whole dbt start-up, 3 to 10 s on 2 shared
-    cores) to learn the version of the dbt beside this interpreter, and an in-process adapter
-    with the project's macros loaded (2 to 6 s), which serves only `fetch_row_counts()` and
-    `fetch_column_metadata()`. The nightly job pays them once per run (benchmarks/whole_run.py).
+    steps never use: a `dbt --version` subprocess to learn the version of the dbt beside this
+    interpreter (a whole dbt start-up, and dbt then asks PyPI for its latest release: 50 s of
+    wall time for 4.5 s of CPU on this machine; a hang where PyPI is unreachable), and an
+    in-process adapter with the project's macros loaded (2 to 6 s), which serves only
+    `fetch_row_counts()` and `fetch_column_metadata()`. The nightly job's dbt step paid both on
+    every run (BENCHMARKS.md, "The nightly job").
     """
 
     @cached_property
