@@ -10,12 +10,15 @@ parses the project when the definitions load (`prepare_if_dev`); elsewhere run `
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # What scheduled and UI-launched runs execute. Unit tests check the SQL against fixed inputs, so
@@ -42,9 +45,28 @@ def dbt_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR)
 
 
+class RespawnDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource without two costs it pays before every `dbt` command, which our
+    steps never use: a `dbt --version` subprocess to learn the version of the dbt beside this
+    interpreter (a whole dbt start-up, and dbt then asks PyPI for its latest release: 50 s of
+    wall time for 4.5 s of CPU on this machine; a hang where PyPI is unreachable), and an
+    in-process adapter with the project's macros loaded (2 to 6 s), which serves only
+    `fetch_row_counts()` and `fetch_column_metadata()`. The nightly job's dbt step paid both on
+    every run (BENCHMARKS.md, "The nightly job").
+    """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # the dbt on PATH is this environment's (`_put_dbt_on_path`): its package says which
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Any) -> Any:
+        return None  # the invocation then has no adapter: only the fetch_* methods need one
+
+
 @functools.cache
 def dbt_cli() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project())
+    return RespawnDbtCliResource(project_dir=dbt_project())
 
 
 def require_manifest() -> Path:
