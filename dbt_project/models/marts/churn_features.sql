@@ -193,14 +193,13 @@ derived as (
 
     select
         *,
-        {{ dbt.datediff(
+        {{ microseconds_between(
             'last_event_at_to_date',
-            dbt.dateadd('day', 1, 'snapshot_date'),
-            'microsecond'
-        ) }} / 86400000000.0 as current_gap_days,
+            dbt.dateadd('day', 1, 'snapshot_date')
+        ) }} / 86400e6 as current_gap_days,
         case
             when gaps_closed_to_date > 0
-                then gap_microseconds_closed_to_date / 86400000000.0 / gaps_closed_to_date
+                then gap_microseconds_closed_to_date / 86400e6 / gaps_closed_to_date
             else 0
         end as gap_mean_days
     from with_state
@@ -218,10 +217,10 @@ final as (
             cast(wins_{{ n }}d as integer) as wins_{{ n }}d,
             cast(losses_{{ n }}d as integer) as losses_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1e0 / matches_{{ n }}d else 0
             end as win_rate_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1e0 / matches_{{ n }}d else 0
             end as loss_rate_{{ n }}d,
             cast(max_loss_streak_{{ n }}d as integer) as max_loss_streak_{{ n }}d,
             cast(rage_quits_{{ n }}d as integer) as rage_quits_{{ n }}d,
@@ -229,28 +228,28 @@ final as (
             cast(disconnects_quit_{{ n }}d as integer) as disconnects_quit_{{ n }}d,
             cast(disconnects_crash_{{ n }}d as integer) as disconnects_crash_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1.0 / matches_{{ n }}d
+                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1e0 / matches_{{ n }}d
                 else 0
             end as bot_share_{{ n }}d,
-            match_seconds_{{ n }}d / 60.0 as minutes_played_{{ n }}d,
+            match_seconds_{{ n }}d / 60e0 as minutes_played_{{ n }}d,
         {% endfor -%}
         cast(day_number - last_session_day_number as integer) as days_since_last_session,
-        cast(gap_mean_days as double) as gap_mean_days,
-        cast(gap_max_days_to_date as double) as gap_max_days,
-        cast(current_gap_days as double) as current_gap_days,
+        cast(gap_mean_days as {{ double_type() }}) as gap_mean_days,
+        cast(gap_max_days_to_date as {{ double_type() }}) as gap_max_days,
+        cast(current_gap_days as {{ double_type() }}) as current_gap_days,
         case
             when gap_mean_days > 0 then current_gap_days / gap_mean_days else 0
         end as current_gap_vs_usual,
         cast(2 * sessions_7d - sessions_14d as integer) as sessions_trend_7d,
         cast(2 * matches_7d - matches_14d as integer) as matches_trend_7d,
-        (2 * match_seconds_7d - match_seconds_14d) / 60.0 as minutes_trend_7d,
+        (2 * match_seconds_7d - match_seconds_14d) / 60e0 as minutes_trend_7d,
         cast(
             {{ dbt.datediff('cast(first_event_at_to_date as date)', 'snapshot_date', 'day') }}
             as integer
         ) as tenure_days,
         {% for entry_point in entry_points -%}
             case
-                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1.0 / sessions_28d
+                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1e0 / sessions_28d
                 else 0
             end as entry_share_{{ entry_point }}_28d,
         {% endfor -%}
