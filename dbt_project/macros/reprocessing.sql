@@ -54,7 +54,7 @@
             model_name {{ dbt.type_string() }},
             item {{ dbt.type_string() }},
             value {{ dbt.type_string() }}
-        )
+        ) {{ partitioned_by('model_name') }}
     {%- endset -%}
     {%- set changes -%}
         create table if not exists {{ reprocessing_changes_relation() }} (
@@ -63,7 +63,7 @@
             user_id {{ dbt.type_string() }},
             session_id {{ dbt.type_string() }},
             change_date date
-        )
+        ) {{ partitioned_by('model_name') }}
     {%- endset -%}
     {{ return(run_statements([state, changes])) }}
 {%- endmacro %}
@@ -507,12 +507,13 @@
         {%- set rows = everything_rows(me) -%}
     {%- endif -%}
     {%- set statements = replace_rows(
-        changes, 'model_name = ' ~ me, rows, reprocessing_changes_columns()
+        changes, 'model_name = ' ~ me, rows, reprocessing_changes_columns(), partition=me,
+        whole_partition=true, reads_table=plan['partial']
     ) -%}
     {%- do statements.extend(replace_rows(
         reprocessing_state_relation(), 'model_name = ' ~ me ~ " and item = 'published'",
         'select ' ~ me ~ ", 'published', " ~ sql_literal(invocation_id),
-        reprocessing_state_columns()
+        reprocessing_state_columns(), partition=me
     )) -%}
     {{ return(statements) }}
 {%- endmacro %}
@@ -552,7 +553,8 @@
     {%- set statements = [] -%}
     {%- if not published_now -%}
         {%- do statements.extend(replace_rows(
-            changes, 'model_name = ' ~ me, everything_rows(me), reprocessing_changes_columns()
+            changes, 'model_name = ' ~ me, everything_rows(me), reprocessing_changes_columns(),
+            partition=me, whole_partition=true, reads_table=false
         )) -%}
     {%- endif -%}
     {%- set records = [
@@ -579,7 +581,8 @@
         ) -%}
     {%- endfor -%}
     {%- do statements.extend(replace_rows(
-        state, 'model_name = ' ~ me, rows | join('\n    union all '), reprocessing_state_columns()
+        state, 'model_name = ' ~ me, rows | join('\n    union all '), reprocessing_state_columns(),
+        partition=me, whole_partition=true, reads_table=false
     )) -%}
     {%- if cfg.get('scope') == 'receive_date' -%}
         {%- do statements.extend(

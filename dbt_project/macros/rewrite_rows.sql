@@ -39,12 +39,23 @@
 {%- endmacro %}
 
 {#- The statements that replace the rows of `relation` (alias `alias`) where `where` holds by
-    the rows of the select `rows`, whose columns are `columns` (the table's, in order). -#}
-{% macro replace_rows(relation, where, rows, columns, alias=none) -%}
-    {{ return(adapter.dispatch('replace_rows', 'respawn')(relation, where, rows, columns, alias)) }}
+    the rows of the select `rows`, whose columns are `columns` (the table's, in order).
+    `partition`: the value (a literal) of the table's first column, `model_name`, that every
+    replaced and every new row has: on Spark the table is partitioned by it (`partitioned_by`)
+    and only that partition is rewritten. `whole_partition`: `where` is all of it;
+    `reads_table`: `rows` may read the table itself. -#}
+{% macro replace_rows(
+    relation, where, rows, columns, alias=none, partition=none, whole_partition=false,
+    reads_table=true
+) -%}
+    {{ return(adapter.dispatch('replace_rows', 'respawn')(
+        relation, where, rows, columns, alias, partition, whole_partition, reads_table
+    )) }}
 {%- endmacro %}
 
-{% macro default__replace_rows(relation, where, rows, columns, alias) -%}
+{% macro default__replace_rows(
+    relation, where, rows, columns, alias, partition, whole_partition, reads_table
+) -%}
     {%- set deleted -%}
         delete from {{ relation }}{{ ' as ' ~ alias if alias }} where {{ where }}
     {%- endset -%}
@@ -55,24 +66,71 @@
     {{ return([deleted, inserted]) }}
 {%- endmacro %}
 
-{% macro spark__replace_rows(relation, where, rows, columns, alias) -%}
-    {%- set scratch = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rewrite'}) -%}
-    {%- set kept -%}
-        create table {{ scratch }} using parquet as
-        select {{ columns | join(', ') }}
-        from {{ relation }}{{ ' as ' ~ alias if alias }}
-        where not coalesce({{ where }}, false)
-        union all
-        select * from (
-            {{ rows }}
-        ) as replacing
-    {%- endset -%}
+{#- Spark cannot overwrite a table that the same statement reads: what must be read is first
+    written to a scratch table. Within one partition, the rows kept are those of that partition
+    only; without one, the whole table's. -#}
+{% macro spark__replace_rows(
+    relation, where, rows, columns, alias, partition, whole_partition, reads_table
+) -%}
+    {%- set scratch = relation.incorporate(
+        path={'identifier': relation.identifier ~ '__dbt_rewrite'}
+    ) -%}
+    {%- set statements = [] -%}
+    {%- if partition is not none -%}
+        {%- set rest = columns[1:] | join(', ') -%}
+        {%- set into -%}
+            insert overwrite table {{ relation }} partition ({{ columns[0] }} = {{ partition }})
+            ({{ rest }})
+        {%- endset -%}
+        {%- set replacing -%}
+            select {{ rest }} from (
+                {{ rows }}
+            ) as replacing ({{ columns | join(', ') }})
+        {%- endset -%}
+        {%- if whole_partition and not reads_table -%}
+            {{ return([into ~ '\n' ~ replacing]) }}
+        {%- endif -%}
+        {%- set partition_now -%}
+            create table {{ scratch }} using parquet as
+            {%- if not whole_partition %}
+                select {{ rest }}
+                from {{ relation }}{{ ' as ' ~ alias if alias }}
+                where {{ columns[0] }} = {{ partition }} and not coalesce({{ where }}, false)
+                union all
+            {%- endif %}
+            {{ replacing }}
+        {%- endset -%}
+        {%- set written = into ~ '\nselect ' ~ rest ~ ' from ' ~ scratch -%}
+    {%- else -%}
+        {%- set partition_now -%}
+            create table {{ scratch }} using parquet as
+            select {{ columns | join(', ') }}
+            from {{ relation }}{{ ' as ' ~ alias if alias }}
+            where not coalesce({{ where }}, false)
+            union all
+            select * from (
+                {{ rows }}
+            ) as replacing
+        {%- endset -%}
+        {%- set written = 'insert overwrite table ' ~ relation ~ ' (' ~ columns | join(', ')
+            ~ ')\nselect ' ~ columns | join(', ') ~ ' from ' ~ scratch -%}
+    {%- endif -%}
     {{ return([
-        'drop table if exists ' ~ scratch,
-        kept,
-        'insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch,
-        'drop table ' ~ scratch,
+        'drop table if exists ' ~ scratch, partition_now, written, 'drop table ' ~ scratch
     ]) }}
+{%- endmacro %}
+
+{#- The clause that partitions a table of the reprocessing record by its model (Spark, where a
+    replacement rewrites one model's partition instead of the table); nothing elsewhere. -#}
+{% macro partitioned_by(column) -%}
+    {{ return(adapter.dispatch('partitioned_by', 'respawn')(column)) }}
+{%- endmacro %}
+
+{% macro default__partitioned_by(column) -%}
+{%- endmacro %}
+
+{% macro spark__partitioned_by(column) -%}
+    using parquet partitioned by ({{ column }})
 {%- endmacro %}
 
 {#- A temporary relation of the session: DuckDB's temporary table, Spark's temporary view (it

@@ -20,7 +20,7 @@
         receive_date date,
         row_count {{ dbt.type_bigint() }},
         checksum {{ wide_integer_type() }}
-    )
+    ) {{ partitioned_by('model_name') }}
 {%- endmacro %}
 
 {% macro source_fingerprint(input, where='1 = 1') -%}
@@ -82,6 +82,7 @@
     {{ return(replace_rows(
         source_fingerprints_relation(),
         "model_name = '" ~ this.identifier ~ "' and " ~ in_reprocess_scope('recorded', plan),
-        rows, ['model_name', 'receive_date', 'row_count', 'checksum'], alias='recorded'
+        rows, ['model_name', 'receive_date', 'row_count', 'checksum'], alias='recorded',
+        partition="'" ~ this.identifier ~ "'"
     )) }}
 {%- endmacro %}

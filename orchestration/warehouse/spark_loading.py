@@ -47,9 +47,12 @@ SPARK_EVENT_COLUMNS: dict[str, str] = {
 }
 
 
-def spark_settings(home: Path, cores: int = 2, shuffle_partitions: int = 4) -> dict[str, str]:
+def spark_settings(
+    home: Path, cores: int = 2, shuffle_partitions: int = 4, codegen: bool = True
+) -> dict[str, str]:
     """The Spark settings of the dbt profile's `spark` target for RESPAWN_HOME `home`
-    (dbt_project/profiles.yml): the warehouse directory and the Derby metastore under
+    (dbt_project/profiles.yml, whose env vars RESPAWN_SPARK_CORES, _SHUFFLE_PARTITIONS and
+    _CODEGEN are the arguments): the warehouse directory and the Derby metastore under
     `home/spark`, UTC session time."""
     spark_home = home / "spark"
     return {
@@ -64,6 +67,7 @@ def spark_settings(home: Path, cores: int = 2, shuffle_partitions: int = 4) -> d
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.ui.enabled": "false",
+        "spark.sql.codegen.wholeStage": str(codegen).lower(),
     }
 
 
@@ -221,3 +225,35 @@ def rewrite_events(spark: Any) -> None:
         ) where copy_rank = 1
         """
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m orchestration.warehouse.spark_loading [DAY ...]`: load the landing of
+    $RESPAWN_HOME (every landed receive date, or the dates given) into Spark's `raw.events`."""
+    import argparse
+
+    from ingestion.landing.layout import shard_day
+    from ingestion.settings import landing_root, respawn_home
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("days", nargs="*", type=date.fromisoformat, help="YYYY-MM-DD")
+    options = parser.parse_args(argv)
+    home = respawn_home()
+    root = landing_root(home)
+    days = options.days or sorted({shard_day(p) for p in published_shards(root, Stream.EVENTS)})
+    if not days:
+        raise SystemExit(f"nothing landed under {root}: run `respawn simulate --to-landing` first")
+    spark = spark_session(home)
+    try:
+        loaded = load_days(spark, root, days)
+        kept = spark.table(EVENTS).count()
+    finally:
+        spark.stop()
+    print(
+        f"loaded {loaded} landed copies of {len(days)} receive date(s) into Spark's "
+        f"{RAW_EVENTS}; {EVENTS} holds {kept} events ({home / 'spark'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
