@@ -87,7 +87,7 @@ def load_duckdb(home: Path, days: list[date]) -> float:
         con.execute("set TimeZone = 'UTC'")
         create_raw_tables(con)
         con.begin()
-        plan = plan_load(con, landing_root(home), Stream.EVENTS, days)
+        plan = plan_load(con, landing_root(home), Stream.EVENTS, days, replace=False)
         load_shards(con, plan, run_id="benchmark", now=now)
         merge_events(con, days, now)
         con.commit()

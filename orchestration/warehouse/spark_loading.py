@@ -67,6 +67,7 @@ def spark_settings(
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.codegen.wholeStage": str(codegen).lower(),
     }
 
