@@ -14,6 +14,15 @@
     )
 {%- endmacro %}
 
+{#- Spark: `last(expression, true)` skips nulls -#}
+{% macro spark__last_non_null(expression, partition_by, order_by) -%}
+    last({{ expression }}, true) over (
+        partition by {{ partition_by }}
+        order by {{ order_by }}
+        rows between unbounded preceding and current row
+    )
+{%- endmacro %}
+
 {% macro default__last_non_null(expression, partition_by, order_by) -%}
     last_value({{ expression }}) ignore nulls over (
         partition by {{ partition_by }}

@@ -18,7 +18,18 @@
     arg_{{ extreme }}_null({{ value }}, ({{ order_by | join(', ') }}))
 {%- endmacro %}
 
+{#- Spark's min_by/max_by take the value of the row with the extreme ordering, null or not;
+    a struct orders by its fields in turn. -#}
+{% macro spark__value_by(extreme, value, order_by) -%}
+    {{ extreme }}_by({{ value }}, struct({{ order_by | join(', ') }}))
+{%- endmacro %}
+
+{#- raised when a model is compiled for an engine without an implementation, not while the
+    project is parsed (parsing renders every model for every adapter alike) -#}
 {% macro default__value_by(extreme, value, order_by) -%}
+    {%- if not execute -%}
+        {{ return('null') }}
+    {%- endif -%}
     {{ exceptions.raise_compiler_error(
         extreme ~ "_by has no implementation for adapter " ~ adapter.type() ~ ": add "
         ~ adapter.type() ~ "__value_by in macros/min_max_by.sql (a null value at the "

@@ -31,31 +31,41 @@
 -#}
 
 {% macro reprocessing_state_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='dbt_reprocessing_state'
-    )) }}
+    {{ return(target_relation_named('dbt_reprocessing_state')) }}
 {%- endmacro %}
 
 {% macro reprocessing_changes_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='dbt_reprocessing_changes'
-    )) }}
+    {{ return(target_relation_named('dbt_reprocessing_changes')) }}
+{%- endmacro %}
+
+{#- The columns of the two tables, in table order. -#}
+{% macro reprocessing_state_columns() -%}
+    {{ return(['model_name', 'item', 'value']) }}
+{%- endmacro %}
+
+{% macro reprocessing_changes_columns() -%}
+    {{ return(['model_name', 'is_everything', 'user_id', 'session_id', 'change_date']) }}
 {%- endmacro %}
 
 {#- Created once per invocation (on-run-start): hooks of parallel threads only write rows. -#}
 {% macro create_reprocessing_tables() -%}
-    create table if not exists {{ reprocessing_state_relation() }} (
-        model_name {{ dbt.type_string() }},
-        item {{ dbt.type_string() }},
-        value {{ dbt.type_string() }}
-    );
-    create table if not exists {{ reprocessing_changes_relation() }} (
-        model_name {{ dbt.type_string() }},
-        is_everything boolean,
-        user_id {{ dbt.type_string() }},
-        session_id {{ dbt.type_string() }},
-        change_date date
-    )
+    {%- set state -%}
+        create table if not exists {{ reprocessing_state_relation() }} (
+            model_name {{ dbt.type_string() }},
+            item {{ dbt.type_string() }},
+            value {{ dbt.type_string() }}
+        ) {{ partitioned_by('model_name') }}
+    {%- endset -%}
+    {%- set changes -%}
+        create table if not exists {{ reprocessing_changes_relation() }} (
+            model_name {{ dbt.type_string() }},
+            is_everything boolean,
+            user_id {{ dbt.type_string() }},
+            session_id {{ dbt.type_string() }},
+            change_date date
+        ) {{ partitioned_by('model_name') }}
+    {%- endset -%}
+    {{ return(run_statements([state, changes])) }}
 {%- endmacro %}
 
 {% macro sql_literal(value) -%}
@@ -249,8 +259,7 @@
     {%- endif -%}
     {%- set plan = reprocessing_plan() -%}
     {%- if reprocess_keys_are_a_table(plan) -%}
-        create or replace temporary table {{ reprocess_keys_table() }} as
-        {{ reprocess_keys_sql(plan, 'string') }}
+        {{ create_temporary_relation_as(reprocess_keys_table(), reprocess_keys_sql(plan, 'string')) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -470,6 +479,7 @@
     model's `publish` columns; the children read them. Only these columns of the rows in scope
     are read. A run that replaces every row publishes `is_everything` instead. -#}
 {% macro publish_reprocessed(target, computed, plan) -%}
+    {#- the list of statements (macros/rewrite_rows.sql) -#}
     {%- set published = reprocess_config()['publish'] -%}
     {%- set changes = reprocessing_changes_relation() -%}
     {%- set me = sql_literal(this.identifier) -%}
@@ -478,28 +488,42 @@
         cast({{ published.get('session', 'null') }} as {{ dbt.type_string() }}),
         cast({{ published.get('date', 'null') }} as date)
     {%- endset -%}
-    delete from {{ changes }} where model_name = {{ me }};
-    {%- if plan['partial'] %}
-        insert into {{ changes }} (model_name, is_everything, user_id, session_id, change_date)
-        select distinct {{ me }}, false, user_id, session_id, change_date
-        from (
-            select {{ keys }} from {{ target }} as replaced
-            where {{ in_reprocess_scope('replaced', plan, 'keys') }}
-            {%- if plan['as_of'] %}
-                union all
+    {%- if plan['partial'] -%}
+        {%- set rows -%}
+            select distinct {{ me }}, false, user_id, session_id, change_date
+            from (
                 select {{ keys }} from {{ target }} as replaced
-                where {{ in_reprocess_scope('replaced', plan, 'as_of') }}
-            {%- endif %}
-            union all
-            select {{ keys }} from {{ computed }}
-        ) as replaced_rows (user_id, session_id, change_date);
-    {%- else %}
-        insert into {{ changes }} (model_name, is_everything) values ({{ me }}, true);
-    {%- endif %}
-    delete from {{ reprocessing_state_relation() }}
-    where model_name = {{ me }} and item = 'published';
-    insert into {{ reprocessing_state_relation() }} (model_name, item, value)
-    values ({{ me }}, 'published', {{ sql_literal(invocation_id) }})
+                where {{ in_reprocess_scope('replaced', plan, 'keys') }}
+                {%- if plan['as_of'] %}
+                    union all
+                    select {{ keys }} from {{ target }} as replaced
+                    where {{ in_reprocess_scope('replaced', plan, 'as_of') }}
+                {%- endif %}
+                union all
+                select {{ keys }} from {{ computed }}
+            ) as replaced_rows (user_id, session_id, change_date)
+        {%- endset -%}
+    {%- else -%}
+        {%- set rows = everything_rows(me) -%}
+    {%- endif -%}
+    {%- set statements = replace_rows(
+        changes, 'model_name = ' ~ me, rows, reprocessing_changes_columns(), partition=me,
+        whole_partition=true, reads_table=plan['partial']
+    ) -%}
+    {%- do statements.extend(replace_rows(
+        reprocessing_state_relation(), 'model_name = ' ~ me ~ " and item = 'published'",
+        'select ' ~ me ~ ", 'published', " ~ sql_literal(invocation_id),
+        reprocessing_state_columns(), partition=me
+    )) -%}
+    {{ return(statements) }}
+{%- endmacro %}
+
+{#- The one row of changes that says model `me` (a literal) rebuilt everything. -#}
+{% macro everything_rows(me) -%}
+    {{ return(
+        'select ' ~ me ~ ', true, cast(null as ' ~ dbt.type_string() ~ '), cast(null as '
+        ~ dbt.type_string() ~ '), cast(null as date)'
+    ) }}
 {%- endmacro %}
 
 {#- Post-hook of every model (dbt_project.yml); a no-op for a model without `reprocess`. It
@@ -522,33 +546,50 @@
     ).rows -%}
         {%- do batches.update({row[0]: row[1]}) -%}
     {%- endfor -%}
-    {%- set published_now -%}
-        exists (
-            select 1 from {{ state }}
-            where
-                model_name = {{ me }} and item = 'published'
-                and value = {{ sql_literal(invocation_id) }}
-        )
-    {%- endset -%}
-    delete from {{ changes }} where model_name = {{ me }} and not {{ published_now }};
-    insert into {{ changes }} (model_name, is_everything)
-    select {{ me }}, true where not {{ published_now }};
-    delete from {{ state }} where model_name = {{ me }};
-    insert into {{ state }} (model_name, item, value) values
-        ({{ me }}, 'batch', {{ sql_literal(invocation_id) }}),
-        ({{ me }}, 'previous_batch', {{ sql_literal(batches.get(this.identifier)) }}),
-        {%- for parent in parents %}
-            ({{ me }}, {{ sql_literal('consumed:' ~ parent) }},
-                {{ sql_literal(batches.get(parent)) }}),
-        {%- endfor %}
-        {%- if cfg.get('as_of') %}
-            ({{ me }}, {{ sql_literal(cfg['as_of']['item']) }}, {{ sql_literal(current_as_of()) }}),
-        {%- endif %}
-        ({{ me }}, 'vars', {{ sql_literal(reprocess_vars_signature()) }})
-    {%- if cfg.get('scope') == 'receive_date' -%}
-        ;
-        {{ record_source_fingerprints(source(*cfg['source']), plan=reprocessing_plan()) }}
+    {%- set published_now = run_query(
+        "select count(*) from " ~ state ~ " where model_name = " ~ me
+        ~ " and item = 'published' and value = " ~ sql_literal(invocation_id)
+    ).columns[0].values()[0] > 0 -%}
+    {%- set statements = [] -%}
+    {%- if not published_now -%}
+        {%- do statements.extend(replace_rows(
+            changes, 'model_name = ' ~ me, everything_rows(me), reprocessing_changes_columns(),
+            partition=me, whole_partition=true, reads_table=false
+        )) -%}
     {%- endif -%}
+    {%- set records = [
+        [me, sql_literal('batch'), sql_literal(invocation_id)],
+        [me, sql_literal('previous_batch'), sql_literal(batches.get(this.identifier))],
+    ] -%}
+    {%- for parent in parents -%}
+        {%- do records.append(
+            [me, sql_literal('consumed:' ~ parent), sql_literal(batches.get(parent))]
+        ) -%}
+    {%- endfor -%}
+    {%- if cfg.get('as_of') -%}
+        {%- do records.append(
+            [me, sql_literal(cfg['as_of']['item']), sql_literal(current_as_of())]
+        ) -%}
+    {%- endif -%}
+    {%- do records.append([me, sql_literal('vars'), sql_literal(reprocess_vars_signature())]) -%}
+    {%- set rows = [] -%}
+    {%- for record in records -%}
+        {#- typed, for the engines that type a union by its first select -#}
+        {%- do rows.append(
+            'select ' ~ record[0] ~ ', ' ~ record[1] ~ ', cast(' ~ record[2] ~ ' as '
+            ~ dbt.type_string() ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {%- do statements.extend(replace_rows(
+        state, 'model_name = ' ~ me, rows | join('\n    union all '), reprocessing_state_columns(),
+        partition=me, whole_partition=true, reads_table=false
+    )) -%}
+    {%- if cfg.get('scope') == 'receive_date' -%}
+        {%- do statements.extend(
+            record_source_fingerprints(source(*cfg['source']), plan=reprocessing_plan())
+        ) -%}
+    {%- endif -%}
+    {{ return(run_statements(statements)) }}
 {%- endmacro %}
 
 {#- A data test's `where`: the rows of model `model_name` that its latest run changed (those of

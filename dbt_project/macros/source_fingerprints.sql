@@ -10,9 +10,7 @@
 -#}
 
 {% macro source_fingerprints_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='dbt_source_fingerprints'
-    )) }}
+    {{ return(target_relation_named('dbt_source_fingerprints')) }}
 {%- endmacro %}
 
 {#- Created once per invocation (on-run-start). -#}
@@ -22,7 +20,7 @@
         receive_date date,
         row_count {{ dbt.type_bigint() }},
         checksum {{ wide_integer_type() }}
-    )
+    ) {{ partitioned_by('model_name') }}
 {%- endmacro %}
 
 {% macro source_fingerprint(input, where='1 = 1') -%}
@@ -72,13 +70,19 @@
     {{ return(rows | map(attribute=1) | reject('none') | list | sort) }}
 {%- endmacro %}
 
-{#- Post-hook part of staging: the fingerprints of the dates it just read. -#}
+{#- Post-hook part of staging: the fingerprints of the dates it just read (a list of
+    statements, macros/rewrite_rows.sql). -#}
 {% macro record_source_fingerprints(input, plan) -%}
-    delete from {{ source_fingerprints_relation() }} as recorded
-    where model_name = '{{ this.identifier }}' and {{ in_reprocess_scope('recorded', plan) }};
-    insert into {{ source_fingerprints_relation() }} (model_name, receive_date, row_count, checksum)
-    select '{{ this.identifier }}', receive_date, row_count, checksum
-    from (
-        {{ source_fingerprint(input ~ ' as input', in_reprocess_scope('input', plan)) }}
-    ) as fingerprint
+    {%- set rows -%}
+        select '{{ this.identifier }}', receive_date, row_count, checksum
+        from (
+            {{ source_fingerprint(input ~ ' as input', in_reprocess_scope('input', plan)) }}
+        ) as fingerprint
+    {%- endset -%}
+    {{ return(replace_rows(
+        source_fingerprints_relation(),
+        "model_name = '" ~ this.identifier ~ "' and " ~ in_reprocess_scope('recorded', plan),
+        rows, ['model_name', 'receive_date', 'row_count', 'checksum'], alias='recorded',
+        partition="'" ~ this.identifier ~ "'"
+    )) }}
 {%- endmacro %}

@@ -53,9 +53,9 @@ delivery as (
         *,
         coalesce(sent_at >= client_ts, false) as has_usable_sent_at,
         coalesce(sent_at < client_ts, false) as is_sent_at_inconsistent,
-        {{ dbt.datediff('client_ts', 'received_at', 'microsecond') }}
+        {{ microseconds_between('client_ts', 'received_at') }}
             as receive_lag_microseconds,
-        {{ dbt.datediff('client_ts', 'sent_at', 'microsecond') }}
+        {{ microseconds_between('client_ts', 'sent_at') }}
             as send_lag_microseconds
     from events
 
@@ -132,7 +132,7 @@ final as (
         event_at,
         cast(event_at as date) as event_date,
         event_time_basis,
-        {{ dbt.datediff('client_ts', 'event_at', 'microsecond') }} / 1000000.0
+        {{ microseconds_between('client_ts', 'event_at') }} / 1e6
             as clock_correction_seconds,
         event_time_basis = 'session_shifted' as is_clock_ahead_shifted,
         coalesce(

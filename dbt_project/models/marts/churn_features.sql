@@ -37,7 +37,7 @@
         rows between unbounded preceding and current row
     )
 {%- endset -%}
-{%- set hour = 3600000000.0 -%}
+{%- set hour = '3600e6' -%}
 {#- the rhythm of the last sessions: this many of them -#}
 {%- set recent_sessions = 3 -%}
 {#- what a new player does in their first hours and days: sessions started within this many
@@ -250,7 +250,7 @@ timed as (
 
     select
         *,
-        {{ dbt.datediff('first_started_at', 'started_at', 'microsecond') }} / {{ hour }}
+        {{ microseconds_between('first_started_at', 'started_at') }} / {{ hour }}
             as hours_after_first
     from numbered
 
@@ -343,14 +343,13 @@ rhythm as (
         latest_sessions.user_id as rhythm_user_id,
         latest_sessions.snapshot_date as rhythm_snapshot_date,
         latest_sessions.session_number as sessions_to_date,
-        {{ dbt.datediff(
+        {{ microseconds_between(
             'latest_sessions.started_at',
-            dbt.dateadd('day', 1, 'latest_sessions.snapshot_date'),
-            'microsecond'
+            dbt.dateadd('day', 1, 'latest_sessions.snapshot_date')
         ) }} / {{ hour }} as hours_since_last_session,
         coalesce(
-            {{ dbt.datediff(
-                'latest_sessions.started_at_1_before', 'latest_sessions.started_at', 'microsecond'
+            {{ microseconds_between(
+                'latest_sessions.started_at_1_before', 'latest_sessions.started_at'
             ) }} / {{ hour }},
             0
         ) as last_session_gap_hours,
@@ -358,11 +357,10 @@ rhythm as (
         case
             when latest_sessions.session_number > 1
                 then
-                    {{ dbt.datediff(
+                    {{ microseconds_between(
                         'coalesce(latest_sessions.started_at_' ~ recent_sessions
                         ~ '_before, latest_sessions.first_started_at)',
-                        'latest_sessions.started_at',
-                        'microsecond'
+                        'latest_sessions.started_at'
                     ) }} / {{ hour }}
                     / case
                         when latest_sessions.session_number - 1 < {{ recent_sessions }}
@@ -377,12 +375,12 @@ rhythm as (
             {% for k in range(1, recent_sessions) -%}
                 + latest_sessions.matches_{{ k }}_before
             {% endfor -%}
-        ) * 1.0 / case
+        ) * 1e0 / case
             when latest_sessions.session_number < {{ recent_sessions }}
                 then latest_sessions.session_number
             else {{ recent_sessions }}
         end as matches_per_session_recent,
-        latest_sessions.matches_to_date * 1.0 / latest_sessions.session_number
+        latest_sessions.matches_to_date * 1e0 / latest_sessions.session_number
             as matches_per_session_to_date,
         {% for h in first_hours -%}
             latest_sessions.sessions_first_{{ h }}h,
@@ -390,9 +388,8 @@ rhythm as (
         latest_sessions.matches_first_24h,
         coalesce(latest_sessions.first_session_matches, 0) as first_session_matches,
         coalesce(
-            {{ dbt.datediff(
-                'latest_sessions.first_started_at', 'latest_sessions.second_started_at',
-                'microsecond'
+            {{ microseconds_between(
+                'latest_sessions.first_started_at', 'latest_sessions.second_started_at'
             ) }} / {{ hour }},
             0
         ) as hours_to_second_session
@@ -405,15 +402,14 @@ derived as (
     select
         with_state.*,
         rhythm.*,
-        {{ dbt.datediff(
+        {{ microseconds_between(
             'with_state.last_event_at_to_date',
-            dbt.dateadd('day', 1, 'with_state.snapshot_date'),
-            'microsecond'
-        ) }} / 86400000000.0 as current_gap_days,
+            dbt.dateadd('day', 1, 'with_state.snapshot_date')
+        ) }} / 86400e6 as current_gap_days,
         case
             when with_state.gaps_closed_to_date > 0
                 then
-                    with_state.gap_microseconds_closed_to_date / 86400000000.0
+                    with_state.gap_microseconds_closed_to_date / 86400e6
                     / with_state.gaps_closed_to_date
             else 0
         end as gap_mean_days
@@ -436,10 +432,10 @@ final as (
             cast(wins_{{ n }}d as integer) as wins_{{ n }}d,
             cast(losses_{{ n }}d as integer) as losses_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1e0 / matches_{{ n }}d else 0
             end as win_rate_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1.0 / matches_{{ n }}d else 0
+                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1e0 / matches_{{ n }}d else 0
             end as loss_rate_{{ n }}d,
             cast(max_loss_streak_{{ n }}d as integer) as max_loss_streak_{{ n }}d,
             cast(rage_quits_{{ n }}d as integer) as rage_quits_{{ n }}d,
@@ -447,60 +443,60 @@ final as (
             cast(disconnects_quit_{{ n }}d as integer) as disconnects_quit_{{ n }}d,
             cast(disconnects_crash_{{ n }}d as integer) as disconnects_crash_{{ n }}d,
             case
-                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1.0 / matches_{{ n }}d
+                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1e0 / matches_{{ n }}d
                 else 0
             end as bot_share_{{ n }}d,
-            match_seconds_{{ n }}d / 60.0 as minutes_played_{{ n }}d,
+            match_seconds_{{ n }}d / 60e0 as minutes_played_{{ n }}d,
         {% endfor -%}
         cast(day_number - last_session_day_number as integer) as days_since_last_session,
-        cast(gap_mean_days as double) as gap_mean_days,
-        cast(gap_max_days_to_date as double) as gap_max_days,
-        cast(current_gap_days as double) as current_gap_days,
+        cast(gap_mean_days as {{ double_type() }}) as gap_mean_days,
+        cast(gap_max_days_to_date as {{ double_type() }}) as gap_max_days,
+        cast(current_gap_days as {{ double_type() }}) as current_gap_days,
         case
             when gap_mean_days > 0 then current_gap_days / gap_mean_days else 0
         end as current_gap_vs_usual,
         cast(2 * sessions_7d - sessions_14d as integer) as sessions_trend_7d,
         cast(2 * matches_7d - matches_14d as integer) as matches_trend_7d,
-        (2 * match_seconds_7d - match_seconds_14d) / 60.0 as minutes_trend_7d,
+        (2 * match_seconds_7d - match_seconds_14d) / 60e0 as minutes_trend_7d,
         cast(
             {{ dbt.datediff('cast(first_event_at_to_date as date)', 'snapshot_date', 'day') }}
             as integer
         ) as tenure_days,
         {% for entry_point in entry_points -%}
             case
-                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1.0 / sessions_28d
+                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1e0 / sessions_28d
                 else 0
             end as entry_share_{{ entry_point }}_28d,
         {% endfor -%}
         cast(loss_streak_to_date as integer) as current_loss_streak,
         -- at the resolution of the data: hours, and the rhythm of the last sessions
-        cast(hours_since_last_session as double) as hours_since_last_session,
+        cast(hours_since_last_session as {{ double_type() }}) as hours_since_last_session,
         cast(
-            {{ dbt.datediff(
-                'first_event_at_to_date', dbt.dateadd('day', 1, 'snapshot_date'), 'microsecond'
-            ) }} / {{ hour }} as double
+            {{ microseconds_between(
+                'first_event_at_to_date', dbt.dateadd('day', 1, 'snapshot_date')
+            ) }} / {{ hour }} as {{ double_type() }}
         ) as tenure_hours,
         cast(sessions_to_date as integer) as sessions_to_date,
-        cast(last_session_gap_hours as double) as last_session_gap_hours,
-        cast(recent_session_gap_mean_hours as double) as recent_session_gap_mean_hours,
+        cast(last_session_gap_hours as {{ double_type() }}) as last_session_gap_hours,
+        cast(recent_session_gap_mean_hours as {{ double_type() }}) as recent_session_gap_mean_hours,
         cast(
             case
                 when recent_session_gap_mean_hours > 0
                     then last_session_gap_hours / recent_session_gap_mean_hours
                 else 0
-            end as double
+            end as {{ double_type() }}
         ) as session_gap_trend,
         cast(
             case
                 when recent_session_gap_mean_hours > 0
                     then hours_since_last_session / recent_session_gap_mean_hours
                 else 0
-            end as double
+            end as {{ double_type() }}
         ) as hours_since_last_session_vs_recent_gap,
         cast(matches_last_session as integer) as matches_last_session,
-        cast(matches_per_session_recent as double) as matches_per_session_recent,
-        cast(matches_per_session_to_date as double) as matches_per_session_to_date,
-        cast(matches_per_session_recent - matches_per_session_to_date as double)
+        cast(matches_per_session_recent as {{ double_type() }}) as matches_per_session_recent,
+        cast(matches_per_session_to_date as {{ double_type() }}) as matches_per_session_to_date,
+        cast(matches_per_session_recent - matches_per_session_to_date as {{ double_type() }})
             as matches_per_session_trend,
         -- a new player's first hours and days (as far as the snapshot's end has seen them)
         {% for h in first_hours -%}
@@ -508,7 +504,7 @@ final as (
         {% endfor -%}
         cast(matches_first_24h as integer) as matches_first_24h,
         cast(first_session_matches as integer) as first_session_matches,
-        cast(hours_to_second_session as double) as hours_to_second_session
+        cast(hours_to_second_session as {{ double_type() }}) as hours_to_second_session
     from derived
 
 )

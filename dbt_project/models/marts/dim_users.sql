@@ -80,9 +80,9 @@ final as (
         cast(lifetime.wins as integer) as wins,
         cast(lifetime.losses as integer) as losses,
         case
-            when lifetime.matches > 0 then lifetime.wins * 1.0 / lifetime.matches else 0
+            when lifetime.matches > 0 then lifetime.wins * 1e0 / lifetime.matches else 0
         end as win_rate,
-        lifetime.match_seconds / 60.0 as minutes_played,
+        lifetime.match_seconds / 60e0 as minutes_played,
         cast(lifetime.rage_quits as integer) as rage_quits,
         cast(lifetime.disconnects_network as integer) as disconnects_network,
         cast(lifetime.disconnects_quit as integer) as disconnects_quit,

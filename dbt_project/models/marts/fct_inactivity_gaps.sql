@@ -143,12 +143,11 @@ measured as (
         case
             when coalesce(gaps.next_started_at, as_of.as_of_at) > gaps.previous_ended_at
                 then
-                    {{ dbt.datediff(
+                    {{ microseconds_between(
                         'gaps.previous_ended_at',
-                        'coalesce(gaps.next_started_at, as_of.as_of_at)',
-                        'microsecond'
+                        'coalesce(gaps.next_started_at, as_of.as_of_at)'
                     ) }}
-                    / 1000000.0
+                    / 1e6
             else 0
         end as gap_seconds
     from gaps

@@ -70,7 +70,7 @@ candidates as (
         quits.event_at as quit_at,
         matches.match_id,
         matches.event_at as match_at,
-        {{ dbt.datediff('matches.client_ts', 'quits.client_ts', 'microsecond') }}
+        {{ microseconds_between('matches.client_ts', 'quits.client_ts') }}
             as quit_offset_microseconds,
         case
             when matches.match_result = 'disconnect' then 'abandoned_match'
@@ -129,7 +129,7 @@ rage_quits as (
         cast(
             case when match_at > quit_at then match_at else quit_at end as date
         ) as rage_quit_date,
-        quit_offset_microseconds / 1000000.0 as seconds_after_match
+        quit_offset_microseconds / 1e6 as seconds_after_match
     from qualifying
     where candidate_rank = 1
 

@@ -165,7 +165,7 @@ final as (
         is_clock_behind_suspected,
         last_received_at,
         cast(started_at as date) as started_date,
-        {{ dbt.datediff('started_at', 'ended_at', 'microsecond') }} / 1000000.0
+        {{ microseconds_between('started_at', 'ended_at') }} / 1e6
             as duration_seconds,
         cast(events as integer) as events,
         cast(matches as integer) as matches,
@@ -174,7 +174,7 @@ final as (
         cast(match_disconnects as integer) as match_disconnects,
         cast(bot_matches as integer) as bot_matches,
         case
-            when matches > 0 then bot_matches * 1.0 / matches else 0
+            when matches > 0 then bot_matches * 1e0 / matches else 0
         end as bot_share,
         cast(match_seconds as bigint) as match_seconds,
         cast(disconnects_network as integer) as disconnects_network,

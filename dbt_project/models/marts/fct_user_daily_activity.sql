@@ -121,7 +121,7 @@ final as (
         coalesce(match_days.match_disconnects, 0) as match_disconnects,
         coalesce(match_days.bot_matches, 0) as bot_matches,
         coalesce(match_days.match_seconds, 0) as match_seconds,
-        coalesce(match_days.match_seconds, 0) / 60.0 as minutes_played,
+        coalesce(match_days.match_seconds, 0) / 60e0 as minutes_played,
         coalesce(match_days.max_loss_streak, 0) as max_loss_streak,
         coalesce(rage_quit_days.rage_quits, 0) as rage_quits
     from event_days
