@@ -1,4 +1,6 @@
-"""Crash recovery: publish the in-flight shards a dead process left behind."""
+"""Crash recovery: publish the in-flight shards a dead process left behind (into the landing's
+store: renamed in place, or PUT to object storage, where a shard whose PUT had completed before
+the crash is found already published with the same bytes)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.contract import Code, Failure
+from ingestion.landing.files import REAL_FILES, FileOps
 from ingestion.landing.layout import (
     Stream,
     inflight_shards,
@@ -18,7 +21,8 @@ from ingestion.landing.layout import (
     published_path,
 )
 from ingestion.landing.lines import deadletter_line, format_ts, utc_now
-from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter, publish
+from ingestion.landing.store import LandingStore, LocalStore, ShardLocation
+from ingestion.landing.writer import ShardWriter, publish
 
 LOCK_NAME = ".recovery.lock"
 
@@ -35,7 +39,7 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass
 class RecoveryReport:
-    published: list[Path]
+    published: list[ShardLocation]
     torn_lines: int
 
 
@@ -59,6 +63,7 @@ def recover_inflight(
     pid: int | None = None,
     keep_start: str | None = None,
     fs: FileOps = REAL_FILES,
+    store: LandingStore | None = None,
 ) -> RecoveryReport:
     """Publish the in-flight shards that a dead process of this node left behind (only those of
     `pid` when it is given: a worker its supervisor just saw die).
@@ -69,9 +74,12 @@ def recover_inflight(
     this process's own current shards (their start is `keep_start`). A failure (a full disk)
     raises `OSError` and leaves every shard as it was or published: running again goes on."""
     node = node or node_name()
+    store = store or LocalStore(landing_root)
     report = RecoveryReport([], 0)
     with _exclusive(landing_root):
-        torn = ShardWriter(landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs)
+        torn = ShardWriter(
+            landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs, store=store
+        )
         try:
             for path in inflight_shards(landing_root):
                 name = parse_shard_name(path.name)
@@ -86,7 +94,9 @@ def recover_inflight(
                 if _recover_one(path, torn, fs):
                     report.torn_lines += 1
                 if path.exists():
-                    report.published.append(publish(path, fs))
+                    report.published.append(
+                        publish(path, fs, landing_root=landing_root, store=store)
+                    )
             torn.publish()
         except OSError:
             with contextlib.suppress(OSError):

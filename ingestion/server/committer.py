@@ -20,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name
+from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name, stream_of
 from ingestion.landing.lines import utc_now
 from ingestion.landing.recovery import recover_inflight
+from ingestion.landing.store import LandingStore, LocalStore, ShardLocation
 from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter
 
 log = logging.getLogger("respawn.serve.committer")
@@ -68,13 +69,19 @@ class GroupCommitter:
         max_bytes: int = 64 * 1024 * 1024,
         max_age_seconds: float = 60.0,
         on_commit: Callable[[int, float], None] | None = None,
-        on_publish: Callable[[Stream, Path], None] | None = None,
+        on_publish: Callable[[Stream, ShardLocation], None] | None = None,
         recover: bool = False,
         fs: FileOps = REAL_FILES,
+        store: LandingStore | None = None,
+        publish_each_commit: bool = False,
     ) -> None:
         self.landing_root = landing_root
         self.fsync = fsync
         self.fs = fs
+        self.store = store or LocalStore(landing_root)
+        # `--durability publish`: a commit is acknowledged once its lines are published (on
+        # object storage, once the PUT returned), so each commit ends its shards.
+        self.publish_each_commit = publish_each_commit
         start = utc_now()
         own = parse_shard_name(shard_name(node_name(), os.getpid(), start, 1))
         assert own is not None
@@ -87,6 +94,7 @@ class GroupCommitter:
                 max_age_seconds=max_age_seconds,
                 start=start,
                 fs=fs,
+                store=self.store,
             )
             for stream in Stream
         }
@@ -234,12 +242,21 @@ class GroupCommitter:
             if self.fsync:
                 for stream in written:
                     self._writers[stream].sync()
+            if self.publish_each_commit:
+                for stream in written:
+                    self._publish_now(self._writers[stream])
         except OSError:
             self._rewind()
             raise
         for writer in self._writers.values():
             writer.checkpoint()
         self._publish(False)
+
+    def _publish_now(self, writer: ShardWriter) -> None:
+        try:
+            writer.publish()
+        finally:
+            self._note_published(writer)
 
     def _write_chunks(self, chunks: list[Chunk]) -> set[Stream]:
         # Lines of the same receive hour are joined into one write per stream; a new hour makes
@@ -307,7 +324,9 @@ class GroupCommitter:
 
     def _recover(self) -> None:
         try:
-            report = recover_inflight(self.landing_root, keep_start=self._start, fs=self.fs)
+            report = recover_inflight(
+                self.landing_root, keep_start=self._start, fs=self.fs, store=self.store
+            )
         except OSError as e:
             if self.recovery_pending == "not run yet" or str(e) != self.recovery_pending:
                 log.error(
@@ -319,7 +338,7 @@ class GroupCommitter:
             return
         self.recovery_pending = None
         for path in report.published:
-            stream = Stream(path.relative_to(self.landing_root).parts[0])
+            stream = stream_of(path)
             if self._on_publish is not None and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._on_publish, stream, path)
         if report.published or report.torn_lines:
