@@ -13,7 +13,6 @@ import pytest
 
 from tests.support.seaweedfs import SeaweedFS, seaweedfs_server, weed_binary
 
-
 BUCKET = "respawn"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -43,6 +44,17 @@ def weed_binary() -> str | None:
 class SeaweedFS:
     endpoint_url: str
     log_path: Path
+    pid: int
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server stopped (SIGSTOP) while the block runs: a request to it hangs, as to a
+        store that has stopped answering; it answers again afterwards (SIGCONT)."""
+        os.kill(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
 
     @property
     def env(self) -> dict[str, str]:
@@ -133,7 +145,7 @@ def seaweedfs_server(workdir: Path) -> Iterator[SeaweedFS]:
         proc = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
         )
-    server = SeaweedFS(f"http://127.0.0.1:{s3_port}", log_path)
+    server = SeaweedFS(f"http://127.0.0.1:{s3_port}", log_path, proc.pid)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not _answers(server.endpoint_url):
