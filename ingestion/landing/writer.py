@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,9 +67,14 @@ class ShardWriter:
         start: datetime | None = None,
         fs: FileOps = REAL_FILES,
         store: LandingStore | None = None,
+        hand_off: Callable[[Path], None] | None = None,
     ) -> None:
         self.landing_root = landing_root
         self.store = store or LocalStore(landing_root)
+        # Given, a finished shard is handed to it (closed, fsynced, still in flight) instead of
+        # being published here: the ingestor PUTs it from another thread, so that a slow or
+        # unreachable object store does not hold up its commits.
+        self.hand_off = hand_off
         self.stream = stream
         self.max_bytes = max_bytes
         self.max_age_seconds = max_age_seconds
@@ -185,7 +191,8 @@ class ShardWriter:
     def publish(self) -> ShardLocation | None:
         """fsync and publish the open shard (cut back to its acknowledged length first when a
         failure tore it); an empty shard is removed instead. When publishing fails (a refused
-        rename or PUT), the shard stays open and whole, and the next call tries again."""
+        rename or PUT), the shard stays open and whole, and the next call tries again. With a
+        `hand_off`, the finished shard goes to it instead (and None is returned)."""
         if self._fd is None or self._path is None:
             return None
         if self._torn:
@@ -193,6 +200,11 @@ class ShardWriter:
         fd, path, empty = self._fd, self._path, self._bytes == 0
         self.fs.fsync(fd)
         final: ShardLocation | None = None
+        if not empty and self.hand_off is not None:
+            self._fd, self._path, self._hour = None, None, None
+            self.fs.close(fd)
+            self.hand_off(path)
+            return None
         if not empty:
             try:
                 final = self.store.publish(path, self._rel(path), self.fs)
