@@ -228,9 +228,10 @@ class ObjectStore(LandingStore):
         return bool(self.s3.cat_file(key) == data)
 
     def finish(self, inflight: Path, published: ShardLocation, fs: FileOps) -> None:
-        # Until this runs, recovery would publish the in-flight copy again: refused, same bytes.
+        # No fsync of the directory: a removal lost in a crash only means that recovery PUTs the
+        # copy again, which is refused as the same bytes (the file was fsynced before its PUT and
+        # never changed after it).
         fs.unlink(inflight)
-        fs.fsync_dir(inflight.parent)
 
     def open(self, location: str) -> IO[bytes]:
         return self.s3.open(location, "rb", block_size=_READ_BLOCK)  # type: ignore[no-any-return]

@@ -46,9 +46,9 @@ def test_acknowledged_events_land_as_objects_and_load_exactly_once(
     s3_home: Path, bucket: Bucket, pipeline: Pipeline
 ) -> None:
     sent = [now_event() for _ in range(40)]
-    with running_ingestor(
-        s3_home, extra_args=serve_args(bucket, "--shard-max-age", "0.3"), env=bucket.server.env
-    ) as ing:
+    # The landing from the environment, as documented (the other tests pass --landing-url).
+    env = {**bucket.server.env, "RESPAWN_LANDING_URL": bucket.url}
+    with running_ingestor(s3_home, extra_args=["--shard-max-age", "0.3"], env=env) as ing:
         client = open_client(ing.url)
         replies = client.pipeline(
             batch(sent[i : i + 10], batch_id=f"b{i}", sent_at=None) for i in range(0, 40, 10)
