@@ -9,19 +9,22 @@ import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ingestion.contract import Code, Failure
 from ingestion.landing.files import REAL_FILES, FileOps
 from ingestion.landing.layout import (
     Stream,
+    inflight_path,
     inflight_shards,
     node_name,
     parse_shard_name,
     published_path,
+    shard_name,
 )
 from ingestion.landing.lines import deadletter_line, format_ts, utc_now
-from ingestion.landing.store import LandingStore, LocalStore, ShardLocation
+from ingestion.landing.store import LandingStore, LocalStore, ShardExistsError, ShardLocation
 from ingestion.landing.writer import ShardWriter, publish
 
 LOCK_NAME = ".recovery.lock"
@@ -80,6 +83,7 @@ def recover_inflight(
         torn = ShardWriter(
             landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs, store=store
         )
+        renames = _Renames(node, torn.start)
         try:
             for path in inflight_shards(landing_root):
                 name = parse_shard_name(path.name)
@@ -94,9 +98,7 @@ def recover_inflight(
                 if _recover_one(path, torn, fs):
                     report.torn_lines += 1
                 if path.exists():
-                    report.published.append(
-                        publish(path, fs, landing_root=landing_root, store=store)
-                    )
+                    report.published.append(_publish(path, landing_root, store, fs, renames))
             torn.publish()
         except OSError:
             with contextlib.suppress(OSError):
@@ -105,6 +107,35 @@ def recover_inflight(
         finally:
             report.published.extend(torn.published)
     return report
+
+
+class _Renames:
+    """Names of this recovery's own, for shards whose name is taken (see `_publish`)."""
+
+    def __init__(self, node: str, torn_start: datetime) -> None:
+        # Not the torn writer's names: a start one microsecond after its own.
+        self.node, self.start, self.seq = node, torn_start + timedelta(microseconds=1), 0
+
+    def next(self, inflight: Path) -> Path:
+        self.seq += 1
+        return inflight_path(
+            inflight.parent / shard_name(self.node, os.getpid(), self.start, self.seq)
+        )
+
+
+def _publish(
+    path: Path, landing_root: Path, store: LandingStore, fs: FileOps, renames: _Renames
+) -> ShardLocation:
+    try:
+        return publish(path, fs, landing_root=landing_root, store=store)
+    except ShardExistsError:
+        # The name holds other bytes: a PUT that went through though its answer was lost, after
+        # which the dead process cut the file back. Publish what the file holds under a name of
+        # this recovery: the object keeps its own lines (copies are deduplicated downstream).
+        renamed = renames.next(path)
+        fs.replace(path, renamed)
+        fs.fsync_dir(renamed.parent)
+        return publish(renamed, fs, landing_root=landing_root, store=store)
 
 
 def _recover_one(path: Path, torn: ShardWriter, fs: FileOps) -> bool:

@@ -100,6 +100,33 @@ def test_recovery_after_a_kill_between_the_put_and_the_removal_publishes_nothing
         assert f.read() == lines(5)
 
 
+def test_recovery_publishes_a_file_whose_name_holds_other_bytes_under_a_name_of_its_own(
+    tmp_path: Path, bucket: Bucket
+) -> None:
+    """The dead process's PUT went through though its answer was lost, then it cut the file back
+    and wrote other lines: recovery keeps both, never overwriting the object."""
+    store = open_store(bucket.url)
+    writer = ShardWriter(tmp_path, Stream.EVENTS, store=store, pid=2**22 + 19)
+    writer.write(lines(3, "later"), WHEN)
+    writer.sync()
+    inflight = writer.inflight
+    assert inflight is not None
+    taken = tmp_path / "taken"
+    taken.write_bytes(lines(2, "answer-lost"))
+    rel = published_path(inflight).relative_to(tmp_path).as_posix()
+    store.publish(taken, rel, REAL_FILES)
+
+    report = recover_inflight(tmp_path, store=store)
+
+    assert len(report.published) == 1 and report.published[0] != f"{bucket.url}/{rel}"
+    contents = set()
+    for shard in store.published(Stream.EVENTS):
+        with store.open(shard.location) as f:
+            contents.add(f.read())
+    assert contents == {lines(2, "answer-lost"), lines(3, "later")}
+    assert inflight_shards(tmp_path) == []
+
+
 def test_recovery_puts_what_in_flight_files_hold_and_dead_letters_a_torn_line(
     tmp_path: Path, bucket: Bucket
 ) -> None:
