@@ -94,6 +94,7 @@ class IngestServer:
             recover=recover,
             fs=fs,
         )
+        self.metrics.awaiting_publish = lambda: self.committer.awaiting_publish
         self.sessions: dict[Session, asyncio.Task[None]] = {}
         self.draining = False
         self.server: Server | None = None

@@ -39,6 +39,7 @@ def test_with_fsync_acks_go_on_while_the_store_hangs_and_the_shards_are_publishe
             acked_in = time.monotonic() - started
             assert acked_in < 2.0  # five commits (and five hand-offs) while every PUT hangs
             assert inflight_shards(tmp_path)  # the lines wait in flight, on local disk
+            assert committer.awaiting_publish >= 1
         deadline = time.monotonic() + 30
         while committer.awaiting_publish and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -19,7 +19,7 @@ from ingestion.landing.lines import format_ts
 from ingestion.landing.store import open_store
 from ingestion.settings import landing_root
 from tests.e2e.pipeline import Pipeline, query, scalar
-from tests.ingestion.helpers import batch, event, open_client, wait_for
+from tests.ingestion.helpers import batch, event, metric, open_client, wait_for
 from tests.s3.conftest import Bucket
 from tests.support.ingestor import Ingestor, running_ingestor
 
@@ -150,6 +150,7 @@ def test_a_kill_9_while_a_put_hangs_then_recovery_publishes_each_acknowledged_ev
             if durability == "fsync":  # acknowledged, in flight: the publish by age will hang
                 assert client.call(batch(second, batch_id="second"))["accepted"] == 10
                 time.sleep(1.5)
+                assert metric(ing.metrics(), "respawn_shards_awaiting_publish") >= 1
             else:  # the ack waits for the PUT, which hangs
                 client.send(batch(second, batch_id="second"))
                 with pytest.raises(TimeoutError):
