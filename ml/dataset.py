@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ml.feature_contract import FEATURES_TABLE, KEY_COLUMNS, LABELS_TABLE, TENURE_FEATURE
+from ml.warehouse_columns import table_columns
 
 _NUMERIC_TYPES = (
     "TINYINT",
@@ -63,19 +64,9 @@ class Snapshot:
     features: pd.DataFrame  # float64, columns in the order asked for
 
 
-def _split_table(table: str) -> tuple[str, str]:
-    schema, _, name = table.rpartition(".")
-    return schema or "main", name
-
-
 def feature_columns(con: duckdb.DuckDBPyConnection, table: str = FEATURES_TABLE) -> list[str]:
     """Every numeric column of the features table except the keys, sorted by name."""
-    schema, name = _split_table(table)
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
+    rows = list(table_columns(con, table).items())
     if not rows:
         raise LookupError(
             f"table {table} not found in the warehouse; build the dbt marts first "

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ml.feature_contract import FEATURES_TABLE
 from ml.score import ScoringResult
+from ml.warehouse_columns import table_columns
 
 SCHEMA = "ml"
 SCORES_TABLE = f"{SCHEMA}.churn_scores"
@@ -76,16 +77,6 @@ def _ddl(table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} ({body}, PRIMARY KEY ({', '.join(_KEYS[table])}))"
 
 
-def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create both tables if missing. A table of an earlier layout is kept, renamed
     `<table>_before_<UTC time>` (nothing is dropped), and a new one created; the names of the
@@ -93,7 +84,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     kept = []
     for table, columns in _COLUMNS.items():
-        present = _columns_of(con, table)
+        present = list(table_columns(con, table))
         if present and present != list(columns):
             renamed = f"{table.split('.')[1]}_before_{datetime.now(UTC):%Y%m%dT%H%M%S}"
             con.execute(f"ALTER TABLE {table} RENAME TO {renamed}")

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from ml.score_tables import REASONS_TABLE, SCORES_TABLE
+from ml.warehouse_columns import table_columns
 from orchestration.exports.segments import LAST_PLAYED, TENURE
 
 FEATURES_TABLE = "marts.churn_features"
@@ -36,19 +37,9 @@ class ScoredDay:
         return sorted(self.scores["model_version"].dropna().unique())
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def latest_scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The newest scoring date, or None when nothing was scored yet (no table, or empty)."""
-    if not _columns(con, SCORES_TABLE):
+    if not table_columns(con, SCORES_TABLE):
         return None
     row = con.execute(f"select max(scoring_date) from {SCORES_TABLE}").fetchone()
     return row[0] if row else None
@@ -59,8 +50,8 @@ def read_scored_day(con: duckdb.DuckDBPyConnection, day: date | None = None) -> 
     day = day or latest_scoring_date(con)
     if day is None:
         return None
-    score_columns = _columns(con, SCORES_TABLE)
-    features = set(_columns(con, FEATURES_TABLE))
+    score_columns = list(table_columns(con, SCORES_TABLE))
+    features = set(table_columns(con, FEATURES_TABLE))
     context = [c for c in CONTEXT_COLUMNS if c in features and c not in score_columns]
     joined = "".join(f", f.{c}" for c in context)
     texts = "" if REASONS_TEXT in score_columns else f", t.{REASONS_TEXT}"

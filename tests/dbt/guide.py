@@ -3,35 +3,15 @@ blocks, in order, so that what the tests run is what the guide says."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from pathlib import Path
+from tests.support import docs
+from tests.support.docs import Block
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "analytics-engineers.md"
+GUIDE = "docs/analytics-engineers.md"
 WORKED_EXAMPLE = "## Worked example"
-_BLOCK = re.compile(r"^```(?P<lang>\w+)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Block:
-    lang: str
-    body: str
-    section: str  # the `## ` heading it is under
-
-    @property
-    def commands(self) -> list[str]:
-        return [line for line in self.body.splitlines() if line.strip()]
 
 
 def blocks(lang: str | None = None, text: str | None = None) -> list[Block]:
-    text = GUIDE.read_text() if text is None else text
-    found = []
-    for match in _BLOCK.finditer(text):
-        headings = re.findall(r"^## .*$", text[: match.start()], re.MULTILINE)
-        block = Block(match["lang"], match["body"], headings[-1] if headings else "")
-        if lang is None or block.lang == lang:
-            found.append(block)
-    return found
+    return docs.blocks(GUIDE, lang, text)
 
 
 def shell_blocks() -> list[Block]:

@@ -1,6 +1,7 @@
 """The analytics engineers' guide works as written: every `sh` block of
-docs/analytics-engineers.md runs, as the guide has it, in a copy of the repository's layout on a
-small real warehouse, and the worked example's SQL and YAML are applied from the guide itself.
+docs/analytics-engineers.md (Workflow, Incremental runs, Lint: sqlfluff, Worked example) runs, as
+the guide has it, in a copy of the repository's layout on a small real warehouse, and the worked
+example's SQL and YAML are applied from the guide itself.
 
 Three commands are run with a change the guide could not make for a test, said where it happens:
 `dbt docs serve` (a server: on a free port, until it answers), the deep property test (its 400
