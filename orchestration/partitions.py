@@ -16,7 +16,8 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.landing.layout import Stream, published_shards
-from ingestion.settings import landing_root
+from ingestion.landing.store import open_store
+from ingestion.settings import landing_location, landing_root, landing_url
 
 # Set (YYYY-MM-DD) before Dagster loads the definitions to start the partitions on that day.
 FIRST_DAY_VARIABLE = "RESPAWN_FIRST_DAY"
@@ -34,6 +35,9 @@ BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
 
 def first_landed_day(home: Path | None = None) -> date | None:
     """The earliest receive date with a published shard, in either stream (None: none yet)."""
+    if landing_url() is not None:  # object storage: one listing per stream (no folders to walk)
+        store = open_store(landing_location(home))
+        return min((s.day for stream in Stream for s in store.published(stream)), default=None)
     days: list[date] = []
     for stream in Stream:
         base = landing_root(home) / stream

@@ -1,4 +1,5 @@
-"""Resources: the DuckDB warehouse (one file, one writing process) and the landing directory.
+"""Resources: the DuckDB warehouse (one file, one writing process) and the landing (a directory,
+or object storage).
 
 DuckDB lets one process open a database file for writing. Every Dagster step that writes the
 warehouse (the Python assets, dbt, the ML assets) declares `pool=WAREHOUSE_POOL`; the instance
@@ -22,8 +23,9 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from ingestion.landing.layout import Stream, published_shards
-from ingestion.settings import landing_root, warehouse_path
+from ingestion.landing.layout import Stream
+from ingestion.landing.store import LandingStore, StoredShard, open_store
+from ingestion.settings import landing_location, warehouse_path
 from orchestration.dbt_project import dbt_cli
 
 # The concurrency pool of every step that opens the warehouse (limit 1 in the instance config).
@@ -107,22 +109,33 @@ def _locked_error(database: str, exc: Exception, waited: float) -> WarehouseLock
 
 
 class LandingResource(dg.ConfigurableResource):
-    """The landing directory the ingestor publishes shards into (layout: ingestion.landing)."""
+    """The landing the ingestor publishes shards into (layout: ingestion.landing): a local
+    directory, or object storage (`s3://bucket/prefix`, read through s3fs)."""
 
-    root: str = Field(description="Landing root: <root>/{events,deadletter}/dt=.../hour=.../")
+    root: str = Field(
+        description="Landing root: <root>/{events,deadletter}/dt=.../hour=.../ (a directory, or "
+        "s3://bucket/prefix; its endpoint from RESPAWN_S3_ENDPOINT_URL)"
+    )
 
     @property
     def path(self) -> Path:
+        """The local landing directory (a landing on object storage has none)."""
+        if not self.store().local:
+            raise ValueError(f"the landing {self.root} is on object storage, not a directory")
         return Path(self.root)
 
-    def shards(self, stream: Stream, day: date | None = None) -> list[Path]:
-        return published_shards(self.path, stream, day)
+    def store(self) -> LandingStore:
+        """Listing, reading (and, for writers, publishing) the landing's shards."""
+        return open_store(self.root)
+
+    def shards(self, stream: Stream, day: date | None = None) -> list[StoredShard]:
+        return self.store().published(stream, day)
 
 
 def build_resources(home: Path | None = None) -> dict[str, object]:
     """The resources for the data under `home` (default `$RESPAWN_HOME`)."""
     return {
         "warehouse": WarehouseResource(database=str(warehouse_path(home))),
-        "landing": LandingResource(root=str(landing_root(home))),
+        "landing": LandingResource(root=landing_location(home)),
         "dbt": dbt_cli(),
     }

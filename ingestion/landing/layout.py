@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 
 class Stream(StrEnum):
@@ -32,6 +32,8 @@ INFLIGHT_SUFFIX = ".inflight"
 _SHARD_NAME = re.compile(
     r"(?P<node>.+)-(?P<pid>\d+)-(?P<start>\d{8}T\d{12}Z)-(?P<seq>\d{6})\.jsonl"
 )
+# A published shard's path relative to the landing root (never an in-flight, hidden name).
+PUBLISHED_REL = re.compile(r"(events|deadletter)/dt=\d{4}-\d\d-\d\d/hour=\d\d/[^./][^/]*\.jsonl")
 
 
 def node_name() -> str:
@@ -86,6 +88,11 @@ def inflight_shards(landing_root: Path) -> list[Path]:
     return sorted(landing_root.glob(f"*/dt=*/hour=*/.*{INFLIGHT_SUFFIX}"))
 
 
-def shard_day(shard: Path) -> date:
+def stream_of(shard: Path | str) -> Stream:
+    """The stream of a shard, from its path or URL (`<root>/<stream>/dt=…/hour=…/<name>`)."""
+    return Stream(PurePosixPath(str(shard)).parts[-4])
+
+
+def shard_day(shard: PurePath) -> date:
     """The receive date a shard belongs to, from its `dt=` folder."""
     return date.fromisoformat(shard.parent.parent.name.removeprefix("dt="))

@@ -1,4 +1,6 @@
-"""Crash recovery: publish the in-flight shards a dead process left behind."""
+"""Crash recovery: publish the in-flight shards a dead process left behind (into the landing's
+store: renamed in place, or PUT to object storage, where a shard whose PUT had completed before
+the crash is found already published with the same bytes)."""
 
 from __future__ import annotations
 
@@ -7,18 +9,23 @@ import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ingestion.contract import Code, Failure
+from ingestion.landing.files import REAL_FILES, FileOps
 from ingestion.landing.layout import (
     Stream,
+    inflight_path,
     inflight_shards,
     node_name,
     parse_shard_name,
     published_path,
+    shard_name,
 )
 from ingestion.landing.lines import deadletter_line, format_ts, utc_now
-from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter, publish
+from ingestion.landing.store import LandingStore, LocalStore, ShardExistsError, ShardLocation
+from ingestion.landing.writer import ShardWriter, publish
 
 LOCK_NAME = ".recovery.lock"
 
@@ -35,7 +42,7 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass
 class RecoveryReport:
-    published: list[Path]
+    published: list[ShardLocation]
     torn_lines: int
 
 
@@ -59,6 +66,7 @@ def recover_inflight(
     pid: int | None = None,
     keep_start: str | None = None,
     fs: FileOps = REAL_FILES,
+    store: LandingStore | None = None,
 ) -> RecoveryReport:
     """Publish the in-flight shards that a dead process of this node left behind (only those of
     `pid` when it is given: a worker its supervisor just saw die).
@@ -69,9 +77,13 @@ def recover_inflight(
     this process's own current shards (their start is `keep_start`). A failure (a full disk)
     raises `OSError` and leaves every shard as it was or published: running again goes on."""
     node = node or node_name()
+    store = store or LocalStore(landing_root)
     report = RecoveryReport([], 0)
     with _exclusive(landing_root):
-        torn = ShardWriter(landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs)
+        torn = ShardWriter(
+            landing_root, Stream.DEADLETTER, node=node, start=utc_now(), fs=fs, store=store
+        )
+        renames = _Renames(node, torn.start)
         try:
             for path in inflight_shards(landing_root):
                 name = parse_shard_name(path.name)
@@ -86,7 +98,7 @@ def recover_inflight(
                 if _recover_one(path, torn, fs):
                     report.torn_lines += 1
                 if path.exists():
-                    report.published.append(publish(path, fs))
+                    report.published.append(_publish(path, landing_root, store, fs, renames))
             torn.publish()
         except OSError:
             with contextlib.suppress(OSError):
@@ -95,6 +107,35 @@ def recover_inflight(
         finally:
             report.published.extend(torn.published)
     return report
+
+
+class _Renames:
+    """Names of this recovery's own, for shards whose name is taken (see `_publish`)."""
+
+    def __init__(self, node: str, torn_start: datetime) -> None:
+        # Not the torn writer's names: a start one microsecond after its own.
+        self.node, self.start, self.seq = node, torn_start + timedelta(microseconds=1), 0
+
+    def next(self, inflight: Path) -> Path:
+        self.seq += 1
+        return inflight_path(
+            inflight.parent / shard_name(self.node, os.getpid(), self.start, self.seq)
+        )
+
+
+def _publish(
+    path: Path, landing_root: Path, store: LandingStore, fs: FileOps, renames: _Renames
+) -> ShardLocation:
+    try:
+        return publish(path, fs, landing_root=landing_root, store=store)
+    except ShardExistsError:
+        # The name holds other bytes: a PUT that went through though its answer was lost, after
+        # which the dead process cut the file back. Publish what the file holds under a name of
+        # this recovery: the object keeps its own lines (copies are deduplicated downstream).
+        renamed = renames.next(path)
+        fs.replace(path, renamed)
+        fs.fsync_dir(renamed.parent)
+        return publish(renamed, fs, landing_root=landing_root, store=store)
 
 
 def _recover_one(path: Path, torn: ShardWriter, fs: FileOps) -> bool:

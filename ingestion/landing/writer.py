@@ -1,4 +1,6 @@
-"""Writing shards: append to a hidden in-flight file, then publish it by an atomic rename.
+"""Writing shards: append to a hidden in-flight file on local disk, then publish it: by an
+atomic rename into a local landing, by one conditional PUT into an object-storage one (the
+writer's `LandingStore`, ingestion.landing.store).
 
 A write or an fsync can fail (a full disk, an I/O error) after part of the data reached the file.
 The writer knows its acknowledged length (what the last successful commit made durable), so it
@@ -8,12 +10,13 @@ torn line, and a failing disk does not leave a new in-flight file per failed com
 
 from __future__ import annotations
 
-import errno
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.landing.files import REAL_FILES, FileOps
 from ingestion.landing.layout import (
     Stream,
     inflight_path,
@@ -23,64 +26,25 @@ from ingestion.landing.layout import (
     shard_name,
 )
 from ingestion.landing.lines import utc_now
+from ingestion.landing.store import LandingStore, LocalStore, ShardExistsError, ShardLocation
+
+__all__ = ["REAL_FILES", "FileOps", "ShardWriter", "publish"]  # FileOps: imported from here too
 
 
-class FileOps:
-    """The file system calls the landing makes: the real ones. A test passes a subclass whose
-    calls fail, to see what a full or broken disk does (the server always uses this one)."""
-
-    def open(self, path: Path, flags: int, mode: int) -> int:
-        return os.open(path, flags, mode)
-
-    def write(self, fd: int, data: memoryview) -> int:
-        return os.write(fd, data)
-
-    def fsync(self, fd: int) -> None:
-        os.fsync(fd)
-
-    def allocate(self, fd: int, length: int) -> None:
-        """Reserve `length` bytes of the disk for the file (ENOSPC when it has not got them)."""
-        try:
-            os.posix_fallocate(fd, 0, length)
-        except OSError as e:
-            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # not every file system can
-                raise
-
-    def truncate(self, fd: int, length: int) -> None:
-        os.ftruncate(fd, length)
-
-    def close(self, fd: int) -> None:
-        os.close(fd)
-
-    def replace(self, src: Path, dst: Path) -> None:
-        os.replace(src, dst)
-
-    def unlink(self, path: Path) -> None:
-        path.unlink()
-
-    def makedirs(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-
-    def fsync_dir(self, path: Path) -> None:
-        fd = self.open(path, os.O_RDONLY | os.O_DIRECTORY, 0)
-        try:
-            self.fsync(fd)
-        finally:
-            self.close(fd)
-
-
-REAL_FILES = FileOps()
-
-
-def fsync_dir(path: Path, fs: FileOps = REAL_FILES) -> None:
-    fs.fsync_dir(path)
-
-
-def publish(inflight: Path, fs: FileOps = REAL_FILES) -> Path:
-    """Atomically make an in-flight shard visible under its final name."""
-    final = published_path(inflight)
-    fs.replace(inflight, final)
-    fs.fsync_dir(final.parent)
+def publish(
+    inflight: Path,
+    fs: FileOps = REAL_FILES,
+    *,
+    landing_root: Path | None = None,
+    store: LandingStore | None = None,
+) -> ShardLocation:
+    """Atomically make a closed in-flight shard under `landing_root` visible under its final
+    name (in `store`, by default beside it)."""
+    root = landing_root if landing_root is not None else published_path(inflight).parents[3]
+    store = store or LocalStore(root)
+    rel = published_path(inflight).relative_to(root).as_posix()
+    final = store.publish(inflight, rel, fs)
+    store.finish(inflight, final, fs)
     return final
 
 
@@ -102,8 +66,15 @@ class ShardWriter:
         pid: int | None = None,
         start: datetime | None = None,
         fs: FileOps = REAL_FILES,
+        store: LandingStore | None = None,
+        hand_off: Callable[[Path], None] | None = None,
     ) -> None:
         self.landing_root = landing_root
+        self.store = store or LocalStore(landing_root)
+        # Given, a finished shard is handed to it (closed, fsynced, still in flight) instead of
+        # being published here: the ingestor PUTs it from another thread, so that a slow or
+        # unreachable object store does not hold up its commits.
+        self.hand_off = hand_off
         self.stream = stream
         self.max_bytes = max_bytes
         self.max_age_seconds = max_age_seconds
@@ -119,7 +90,7 @@ class ShardWriter:
         self._acked = 0  # of which acknowledged: a failure cuts the file back to this length
         self._torn = False  # a write or sync failed since the last checkpoint
         self._opened_at = 0.0
-        self.published: list[Path] = []
+        self.published: list[ShardLocation] = []
 
     @property
     def inflight(self) -> Path | None:
@@ -196,6 +167,18 @@ class ShardWriter:
         self._bytes = self._acked
         self._torn = False
 
+    def _rel(self, inflight: Path) -> str:
+        return published_path(inflight).relative_to(self.landing_root).as_posix()
+
+    def _rename_to_next(self, inflight: Path) -> Path:
+        final = inflight.parent / shard_name(self.node, self.pid, self.start, self._seq + 1)
+        renamed = inflight_path(final)
+        self.fs.replace(inflight, renamed)
+        self.fs.fsync_dir(renamed.parent)
+        self._seq += 1
+        self._path = renamed
+        return renamed
+
     def due(self) -> bool:
         """Whether the open shard has reached its size or age and should be published."""
         if self._fd is None or self._bytes == 0:  # an empty shard waits for lines, unpublished
@@ -205,23 +188,37 @@ class ShardWriter:
             or time.monotonic() - self._opened_at >= self.max_age_seconds
         )
 
-    def publish(self) -> Path | None:
+    def publish(self) -> ShardLocation | None:
         """fsync and publish the open shard (cut back to its acknowledged length first when a
-        failure tore it); an empty shard is removed instead."""
+        failure tore it); an empty shard is removed instead. When publishing fails (a refused
+        rename or PUT), the shard stays open and whole, and the next call tries again. With a
+        `hand_off`, the finished shard goes to it instead (and None is returned)."""
         if self._fd is None or self._path is None:
             return None
         if self._torn:
             self.rewind()
         fd, path, empty = self._fd, self._path, self._bytes == 0
         self.fs.fsync(fd)
-        final = published_path(path)
+        final: ShardLocation | None = None
+        if not empty and self.hand_off is not None:
+            self._fd, self._path, self._hour = None, None, None
+            self.fs.close(fd)
+            self.hand_off(path)
+            return None
         if not empty:
-            self.fs.replace(path, final)  # a rename needs no space: it works on a full disk
+            try:
+                final = self.store.publish(path, self._rel(path), self.fs)
+            except ShardExistsError:
+                # The name is taken: a PUT that went through though its answer was lost (then
+                # the failed commit's lines were cut off, and others written). Publish under the
+                # next name; the object keeps what it holds (copies are deduplicated downstream).
+                path = self._rename_to_next(path)
+                final = self.store.publish(path, self._rel(path), self.fs)
         self._fd, self._path, self._hour = None, None, None
         self.fs.close(fd)
-        if empty:
+        if final is None:
             self.fs.unlink(path)
             return None
         self.published.append(final)
-        self.fs.fsync_dir(final.parent)  # if this fails, the shard is visible all the same
+        self.store.finish(path, final, self.fs)  # if this fails, the shard is published anyway
         return final

@@ -22,6 +22,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from ingestion.landing.layout import Stream
+from ingestion.landing.store import ShardLocation, open_store
 from ingestion.landing.writer import REAL_FILES, FileOps
 from ingestion.server.committer import GroupCommitter
 from ingestion.server.config import ServerConfig
@@ -83,7 +84,9 @@ class IngestServer:
         self.workers = workers  # the supervisor's table, when this is one of --workers N
         self.committer = GroupCommitter(
             config.landing_root,
+            store=open_store(config.landing_location),
             fsync=config.durability == "fsync",
+            publish_each_commit=config.durability == "publish",
             max_bytes=config.shard_max_bytes,
             max_age_seconds=config.shard_max_age,
             on_commit=self.metrics.on_commit,
@@ -91,6 +94,7 @@ class IngestServer:
             recover=recover,
             fs=fs,
         )
+        self.metrics.awaiting_publish = lambda: self.committer.awaiting_publish
         self.sessions: dict[Session, asyncio.Task[None]] = {}
         self.draining = False
         self.server: Server | None = None
@@ -154,7 +158,7 @@ class IngestServer:
             except OSError as e:
                 log.error("landing maintenance failed", extra={"fields": {"error": str(e)}})
 
-    def _on_publish(self, stream: Stream, _path: Path) -> None:
+    def _on_publish(self, stream: Stream, _path: ShardLocation) -> None:
         self.metrics.shards_published[stream] += 1
 
     # -- connections ---------------------------------------------------------------------------

@@ -111,6 +111,7 @@ async def serve(
             "fields": {
                 "url": url,
                 "data_dir": str(config.data_dir),
+                "landing": config.landing_location,
                 "durability": config.durability,
                 "auth": config.token is not None,
                 "allowed_origins": list(config.allowed_origins),
@@ -137,7 +138,12 @@ async def serve(
 def startup_line(config: ServerConfig, url: str) -> str:
     auth = "token required" if config.token else "no auth"
     workers = f", {config.workers} workers" if config.workers > 1 else ""
+    shards = (
+        f"shards in landing/, published to {config.landing_url}"
+        if config.landing_url
+        else ("shards in landing/")
+    )
     return (
-        f"respawn serve: listening on {url} | data dir {config.data_dir} (shards in landing/) | "
+        f"respawn serve: listening on {url} | data dir {config.data_dir} ({shards}) | "
         f"durability {config.durability} | {auth}{workers} | Ctrl-C to stop"
     )

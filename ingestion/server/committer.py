@@ -20,10 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name
+from ingestion.landing.layout import Stream, node_name, parse_shard_name, shard_name, stream_of
 from ingestion.landing.lines import utc_now
 from ingestion.landing.recovery import recover_inflight
-from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter
+from ingestion.landing.store import LandingStore, LocalStore, ShardLocation
+from ingestion.landing.writer import REAL_FILES, FileOps, ShardWriter, publish
 
 log = logging.getLogger("respawn.serve.committer")
 
@@ -32,6 +33,10 @@ Chunk = tuple[datetime, bytes, bytes]  # receive time (UTC), landed lines, dead-
 
 
 PROBE_HEADROOM = 1024 * 1024
+# On shutdown, how long finished shards may take to reach object storage; what is left stays in
+# flight on local disk, and the next start publishes it.
+UPLOAD_DRAIN_SECONDS = 30.0
+UPLOAD_RETRY_MAX_SECONDS = 5.0
 
 
 def _STOP() -> None:
@@ -68,13 +73,28 @@ class GroupCommitter:
         max_bytes: int = 64 * 1024 * 1024,
         max_age_seconds: float = 60.0,
         on_commit: Callable[[int, float], None] | None = None,
-        on_publish: Callable[[Stream, Path], None] | None = None,
+        on_publish: Callable[[Stream, ShardLocation], None] | None = None,
         recover: bool = False,
         fs: FileOps = REAL_FILES,
+        store: LandingStore | None = None,
+        publish_each_commit: bool = False,
     ) -> None:
         self.landing_root = landing_root
         self.fsync = fsync
         self.fs = fs
+        self.store = store or LocalStore(landing_root)
+        # `--durability publish`: a commit is acknowledged once its lines are published (on
+        # object storage, once the PUT returned), so each commit ends its shards.
+        self.publish_each_commit = publish_each_commit
+        # Otherwise, on object storage, finished shards are PUT by an uploader thread, in order:
+        # a slow or unreachable store then delays publishing, never an acknowledgement (the
+        # lines are durable in the local in-flight file already; the disk is the buffer).
+        self._background = not self.store.local and not publish_each_commit
+        self._uploads: deque[Path] = deque()
+        self._uploads_cv = threading.Condition()
+        self._uploads_stop = False
+        self._uploader: threading.Thread | None = None
+        self.upload_error: str | None = None
         start = utc_now()
         own = parse_shard_name(shard_name(node_name(), os.getpid(), start, 1))
         assert own is not None
@@ -87,6 +107,8 @@ class GroupCommitter:
                 max_age_seconds=max_age_seconds,
                 start=start,
                 fs=fs,
+                store=self.store,
+                hand_off=self._hand_off if self._background else None,
             )
             for stream in Stream
         }
@@ -115,6 +137,17 @@ class GroupCommitter:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._serve, name="respawn-commit", daemon=True)
         self._thread.start()
+        if self._background:
+            self._uploader = threading.Thread(
+                target=self._upload, name="respawn-publish", daemon=True
+            )
+            self._uploader.start()
+
+    @property
+    def awaiting_publish(self) -> int:
+        """Finished shards not yet on object storage (the uploader's backlog)."""
+        with self._uploads_cv:
+            return len(self._uploads)
 
     @property
     def problem(self) -> str | None:
@@ -184,7 +217,14 @@ class GroupCommitter:
             if self.recovery_pending is not None:
                 await self._call(self._recover)
             await self._call(lambda: self._publish(True))  # after every pending commit
+            if self._uploader is not None:
+                await asyncio.to_thread(self._drain_uploads, UPLOAD_DRAIN_SECONDS)
         finally:
+            if self._uploader is not None:
+                with self._uploads_cv:
+                    self._uploads_stop = True
+                    self._uploads_cv.notify_all()
+                await asyncio.to_thread(self._uploader.join, UPLOAD_DRAIN_SECONDS)
             with self._lock:
                 self._calls.append((_STOP, self._loop.create_future()))
             self._work.set()
@@ -234,12 +274,21 @@ class GroupCommitter:
             if self.fsync:
                 for stream in written:
                     self._writers[stream].sync()
+            if self.publish_each_commit:
+                for stream in written:
+                    self._publish_now(self._writers[stream])
         except OSError:
             self._rewind()
             raise
         for writer in self._writers.values():
             writer.checkpoint()
         self._publish(False)
+
+    def _publish_now(self, writer: ShardWriter) -> None:
+        try:
+            writer.publish()
+        finally:
+            self._note_published(writer)
 
     def _write_chunks(self, chunks: list[Chunk]) -> set[Stream]:
         # Lines of the same receive hour are joined into one write per stream; a new hour makes
@@ -307,7 +356,9 @@ class GroupCommitter:
 
     def _recover(self) -> None:
         try:
-            report = recover_inflight(self.landing_root, keep_start=self._start, fs=self.fs)
+            report = recover_inflight(
+                self.landing_root, keep_start=self._start, fs=self.fs, store=self.store
+            )
         except OSError as e:
             if self.recovery_pending == "not run yet" or str(e) != self.recovery_pending:
                 log.error(
@@ -319,7 +370,7 @@ class GroupCommitter:
             return
         self.recovery_pending = None
         for path in report.published:
-            stream = Stream(path.relative_to(self.landing_root).parts[0])
+            stream = stream_of(path)
             if self._on_publish is not None and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._on_publish, stream, path)
         if report.published or report.torn_lines:
@@ -352,6 +403,61 @@ class GroupCommitter:
         except OSError:
             return False
         return True
+
+    # -- uploader thread side (object storage) ------------------------------------------------
+    def _hand_off(self, inflight: Path) -> None:
+        """From a writer (on the commit thread): a finished shard, for the uploader."""
+        with self._uploads_cv:
+            self._uploads.append(inflight)
+            self._uploads_cv.notify_all()
+
+    def _drain_uploads(self, timeout: float) -> None:
+        with self._uploads_cv:
+            if not self._uploads_cv.wait_for(lambda: not self._uploads, timeout):
+                log.warning(
+                    "shards not yet on object storage stay in flight; the next start publishes "
+                    "them",
+                    extra={"fields": {"shards": [str(p) for p in self._uploads]}},
+                )
+
+    def _upload(self) -> None:
+        """PUT the finished shards, oldest first; retry one that fails (with a growing pause)
+        until it goes through. Each stays an in-flight file until its PUT returned."""
+        delay = 0.1
+        while True:
+            with self._uploads_cv:
+                self._uploads_cv.wait_for(lambda: self._uploads or self._uploads_stop)
+                if self._uploads_stop:
+                    return  # what is left stays in flight: recovery publishes it
+                inflight = self._uploads[0]
+            try:
+                location = publish(
+                    inflight, self.fs, landing_root=self.landing_root, store=self.store
+                )
+            except Exception as e:
+                error = f"{type(e).__name__}: {e}"
+                if error != self.upload_error:
+                    log.error(
+                        "publishing a shard to object storage failed; it stays in flight on "
+                        "local disk and is tried again",
+                        extra={"fields": {"shard": str(inflight), "error": error}},
+                    )
+                self.upload_error = error
+                with self._uploads_cv:
+                    self._uploads_cv.wait_for(lambda: self._uploads_stop, delay)
+                delay = min(delay * 2, UPLOAD_RETRY_MAX_SECONDS)
+                continue
+            delay = 0.1
+            with self._uploads_cv:
+                self._uploads.popleft()
+                self._uploads_cv.notify_all()
+            if self.upload_error is not None:
+                self.upload_error = None
+                log.info("publishing to object storage works again")
+            stream = stream_of(location)
+            log.info("shard published", extra={"fields": {"stream": stream, "shard": location}})
+            if self._on_publish is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._on_publish, stream, location)
 
     def _note_published(self, writer: ShardWriter) -> None:
         if writer.published:

@@ -11,7 +11,11 @@ from pathlib import Path
 from ingestion import settings
 from ingestion.server.limits import MAX_BATCH_EVENTS, MAX_FRAME_BYTES, RESERVED_FILE_DESCRIPTORS
 
-DURABILITY_CHOICES = ("fsync", "flush")
+# fsync: ack once the lines are fsynced to the local in-flight shard (published within
+#   --shard-max-age); flush: once written (survives a process crash, not a power loss);
+# publish: once the shard holding them is published (with an s3:// landing: its PUT returned), so
+#   every commit ends its shard.
+DURABILITY_CHOICES = ("fsync", "flush", "publish")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: Path = Path("data")
+    landing_url: str | None = None  # s3://bucket/prefix: published shards go there
     token: str | None = None
     allowed_origins: tuple[str, ...] = ()
     durability: str = "fsync"
@@ -37,6 +42,11 @@ class ServerConfig:
     @property
     def landing_root(self) -> Path:
         return settings.landing_root(self.data_dir)
+
+    @property
+    def landing_location(self) -> str:
+        """Where shards are published: the landing URL, else the local landing directory."""
+        return self.landing_url or str(self.landing_root)
 
     @property
     def url(self) -> str:
@@ -87,6 +97,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where landing/ lives [RESPAWN_DATA_DIR, default $RESPAWN_HOME or ./data]",
     )
     parser.add_argument(
+        "--landing-url",
+        default=_env(settings.LANDING_URL_VARIABLE),
+        metavar="s3://BUCKET/PREFIX",
+        help="publish shards to this object storage (one PUT each, If-None-Match: *; in-flight "
+        f"shards stay under <data dir>/landing) [{settings.LANDING_URL_VARIABLE}; "
+        f"endpoint: {settings.S3_ENDPOINT_VARIABLE}; credentials: AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY; default: publish into <data dir>/landing]",
+    )
+    parser.add_argument(
         "--token-file",
         type=Path,
         default=_env("RESPAWN_TOKEN_FILE"),
@@ -105,8 +124,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--durability",
         choices=DURABILITY_CHOICES,
         default=_env("RESPAWN_DURABILITY", d.durability),
-        help="ack after fsync (crash-safe) or after write (survives a process crash, not a "
-        "power loss) [RESPAWN_DURABILITY, %(default)s]",
+        help="ack after fsync to the local in-flight shard (crash-safe), after write (survives a "
+        "process crash, not a power loss), or after the shard is published (with --landing-url: "
+        "the PUT; one shard per commit) [RESPAWN_DURABILITY, %(default)s]",
     )
     _number_option(
         parser,
@@ -208,6 +228,7 @@ def from_args(args: argparse.Namespace) -> ServerConfig:
         host=args.host,
         port=args.port,
         data_dir=Path(data_dir).resolve(),
+        landing_url=(args.landing_url or "").strip() or None,
         token=read_token(Path(args.token_file)) if args.token_file else None,
         allowed_origins=tuple(o.rstrip("/") for o in origins if o),
         durability=args.durability,
@@ -231,6 +252,8 @@ def to_args(config: ServerConfig, token_file: Path | None) -> list[str]:
     (flags win): how a supervising `respawn serve --workers N` starts its workers. The token
     stays in its file, never on a command line."""
     args = ["--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir)]
+    # An empty --landing-url stands for the local landing, whatever RESPAWN_LANDING_URL says.
+    args += ["--landing-url", config.landing_url or ""]
     if token_file is not None:
         args += ["--token-file", str(token_file)]
     # An empty --allowed-origin stands for none, so that RESPAWN_ALLOWED_ORIGINS cannot add any.
@@ -249,6 +272,13 @@ def to_args(config: ServerConfig, token_file: Path | None) -> list[str]:
 
 
 def validate(config: ServerConfig) -> None:
+    if config.landing_url is not None and not config.landing_url.startswith("s3://"):
+        raise ConfigError(
+            f"--landing-url {config.landing_url!r} is not object storage: write "
+            "s3://bucket/prefix, or leave it out to publish into <data dir>/landing"
+        )
+    if config.landing_url is not None and not config.landing_url.removeprefix("s3://").strip("/"):
+        raise ConfigError("--landing-url names no bucket: write s3://bucket/prefix")
     if not 0 <= config.port <= 65535:
         raise ConfigError(f"--port {config.port} is not a TCP port (0-65535)")
     if config.shard_max_bytes <= 0 or config.shard_max_age <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -56,6 +57,7 @@ class Metrics:
         self.connections_refused: Counter[str] = Counter()  # by HTTP status
         self.connections_closed: Counter[str] = Counter()  # by the server, by reason
         self.budget: Budget | None = None  # the buffer budget, read when rendering
+        self.awaiting_publish: Callable[[], int] = lambda: 0  # finished shards not yet PUT
         self.commits = 0
         self.ack_latency = Histogram()
         self.commit_latency = Histogram()
@@ -90,6 +92,12 @@ class Metrics:
             self.shards_published,
             ("events", "deadletter"),
         )
+        family(
+            "respawn_shards_awaiting_publish",
+            "gauge",
+            "Finished shards waiting in flight for their PUT to object storage.",
+        )
+        out.append(f"respawn_shards_awaiting_publish {self.awaiting_publish()}")
         family("respawn_connections_open", "gauge", "WebSocket connections open now.")
         out.append(f"respawn_connections_open {self.connections_open}")
         family("respawn_connections_total", "counter", "WebSocket connections accepted.")

@@ -24,6 +24,7 @@ from collections import deque
 from pathlib import Path
 
 from ingestion.landing.recovery import recover_inflight
+from ingestion.landing.store import open_store
 from ingestion.server.config import ServerConfig, to_args
 
 log = logging.getLogger("respawn.serve.workers")
@@ -136,7 +137,9 @@ def publish_left_in_flight(config: ServerConfig, pid: int) -> None:
     a torn last line is dead-lettered). On failure (a full disk), the next worker's own start-up
     recovery retries."""
     try:
-        report = recover_inflight(config.landing_root, pid=pid)
+        report = recover_inflight(
+            config.landing_root, pid=pid, store=open_store(config.landing_location)
+        )
     except OSError as e:
         log.error(
             "cannot publish a dead worker's shards yet; its replacement will retry",

@@ -88,8 +88,10 @@ def register(subparsers: Any) -> None:
     o.add_argument(
         "--to-landing",
         metavar="DIR",
-        type=Path,
-        help="write published shards under landing root DIR instead of sending over WebSocket",
+        type=landing_target,
+        help="write published shards under landing root DIR instead of sending over WebSocket; "
+        "DIR may be s3://bucket/prefix (in-flight shards under $RESPAWN_HOME/landing, each "
+        "published with one PUT; endpoint: RESPAWN_S3_ENDPOINT_URL)",
     )
     o.add_argument("--workers", type=int, help="--to-landing processes (default: one per core)")
     o.add_argument("--url", default="ws://127.0.0.1:8765", help="ingestor (default %(default)s)")
@@ -161,6 +163,11 @@ def build_config(args: argparse.Namespace) -> Any:
     return cfg
 
 
+def landing_target(text: str) -> Path | str:
+    """`--to-landing`: a local directory, or an object-storage URL kept as written."""
+    return text if text.startswith("s3://") else Path(text)
+
+
 def run(args: argparse.Namespace) -> int:
     from ingestion.settings import truth_root
     from ingestion.simulator.run import run_simulation
@@ -171,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         return usage.refuse("simulate", e)
     if args.truth_dir is not None:
         truth_dir = args.truth_dir
-    elif args.to_landing is not None:
+    elif isinstance(args.to_landing, Path):
         truth_dir = truth_root(args.to_landing.resolve().parent)
     else:
         truth_dir = truth_root()

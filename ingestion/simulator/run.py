@@ -12,7 +12,9 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from ingestion.landing.layout import Stream, published_shards
+from ingestion import settings
+from ingestion.landing.layout import Stream
+from ingestion.landing.store import LandingStore, LocalStore, open_store
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
 from ingestion.simulator.players import iter_players
@@ -76,18 +78,21 @@ def run_simulation(cfg: SimConfig, args: argparse.Namespace, truth_dir: Path) ->
     progress = not args.no_progress
     if args.to_landing is not None:
         mode = "landing"
-        landing_root = args.to_landing.resolve()
-        existing = (
-            len(published_shards(landing_root, Stream.EVENTS)) if landing_root.exists() else 0
-        )
+        if isinstance(args.to_landing, Path):
+            landing_root = args.to_landing.resolve()
+            store: LandingStore = LocalStore(landing_root)
+        else:  # object storage: the shards are in flight on local disk, then PUT
+            landing_root = settings.landing_root()
+            store = open_store(args.to_landing)
+        existing = len(store.published(Stream.EVENTS))
         if existing:
             print(
-                f"respawn simulate: note: {landing_root} already holds {existing} shards; the new "
-                "ones are added beside them (the same seed lands the same event ids again)",
+                f"respawn simulate: note: {store.location} already holds {existing} shards; the "
+                "new ones are added beside them (the same seed lands the same event ids again)",
                 file=sys.stderr,
             )
-        counts = run_to_landing(cfg, landing_root, truth_dir, args.workers, progress)
-        extra: dict[str, Any] = {"landing_root": str(landing_root)}
+        counts = run_to_landing(cfg, landing_root, truth_dir, args.workers, progress, store)
+        extra: dict[str, Any] = {"landing_root": store.location}
     else:
         mode = "websocket"
         if cfg.end_ms > time.time() * 1000:

@@ -36,6 +36,7 @@ from tqdm import tqdm
 from ingestion.contract import VALID, Verdict, validate_event
 from ingestion.landing.layout import Stream
 from ingestion.landing.lines import frame_lines
+from ingestion.landing.store import LandingStore, LocalStore, ShardLocation
 from ingestion.landing.writer import ShardWriter
 from ingestion.simulator.config import SimConfig
 from ingestion.simulator.delivery import Frame
@@ -67,8 +68,11 @@ class HourShards:
     writes of a flush and the final publishes run in threads so that the disk serves those
     fsyncs together (fsync releases the GIL). Each writer is used by one thread at a time."""
 
-    def __init__(self, landing_root: Path, start: datetime) -> None:
+    def __init__(
+        self, landing_root: Path, start: datetime, store: LandingStore | None = None
+    ) -> None:
         self.landing_root = landing_root
+        self.store = store or LocalStore(landing_root)
         self.start = start
         self.buffers: dict[tuple[Stream, int], list[bytes]] = {}
         self.buffered = 0
@@ -101,7 +105,11 @@ class HourShards:
                     oldest.publish()
                     self.retired.append(oldest)
                 writer = self.writers[key] = ShardWriter(
-                    self.landing_root, key[0], max_age_seconds=float("inf"), start=self.start
+                    self.landing_root,
+                    key[0],
+                    max_age_seconds=float("inf"),
+                    start=self.start,
+                    store=self.store,
                 )
             else:
                 self.writers.move_to_end(key)
@@ -112,7 +120,7 @@ class HourShards:
         self.buffers.clear()
         self.buffered = 0
 
-    def close(self) -> list[Path]:
+    def close(self) -> list[ShardLocation]:
         """Write what is buffered and publish every shard; the published paths."""
         try:
             self.flush()
@@ -172,8 +180,9 @@ def _refused(event: Any) -> Verdict:
 
 @dataclass(frozen=True)
 class PlayerRange:
-    """One worker's share of a run: players [lo, hi), landed under `landing_root` by shard
-    writers named with `start`, their truth rows written to files in `part_dir`."""
+    """One worker's share of a run: players [lo, hi), landed under `landing_root` (published
+    into `store`) by shard writers named with `start`, their truth rows written to files in
+    `part_dir`."""
 
     cfg: SimConfig
     landing_root: Path
@@ -181,13 +190,14 @@ class PlayerRange:
     hi: int
     start: datetime
     part_dir: Path
+    store: LandingStore | None = None
 
 
 def _simulate_range(task: PlayerRange, on_progress: Callable[[int, int], None]) -> Counts:
     """Simulate and land one range of players."""
     cfg = task.cfg
     counts = Counts()
-    shards = HourShards(task.landing_root, task.start)
+    shards = HourShards(task.landing_root, task.start, task.store)
     truth = TruthParts()
     files = {name: (task.part_dir / name).open("w", newline="") for name in HEADERS}
 
@@ -233,8 +243,10 @@ def run_to_landing(
     truth_dir: Path,
     workers: int | None = None,
     show_progress: bool = True,
+    store: LandingStore | None = None,
 ) -> Counts:
-    """Simulate `cfg` into published shards under `landing_root`; write the truth files.
+    """Simulate `cfg` into published shards under `landing_root` (or, with an object store,
+    in flight there and published to it); write the truth files.
 
     `workers` processes (default: one per core) each take a contiguous range of players."""
     workers = max(1, min(workers or os.cpu_count() or 1, cfg.players))
@@ -255,7 +267,7 @@ def run_to_landing(
         for w in range(workers):
             (part_root / str(w)).mkdir(parents=True, exist_ok=True)
             task = PlayerRange(
-                cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w)
+                cfg, landing_root, bounds[w], bounds[w + 1], start, part_root / str(w), store
             )
             if workers == 1:  # no process to fork: simpler to debug, same output
 

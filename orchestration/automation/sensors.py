@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ingestion.landing.layout import Stream, shard_day
+from ingestion.landing.layout import Stream
 from orchestration.automation.jobs import load_landed_events
 from orchestration.resources import LandingResource, WarehouseResource
 
@@ -85,9 +85,10 @@ def landed_shards_sensor(
     context: dg.SensorEvaluationContext, landing: LandingResource, warehouse: WarehouseResource
 ) -> dg.SensorResult:
     published: dict[str, set[str]] = defaultdict(set)
+    store = landing.store()  # a directory, or object storage: one listing per stream
     for stream in Stream:
-        for path in landing.shards(stream):
-            published[shard_day(path).isoformat()].add(path.relative_to(landing.path).as_posix())
+        for shard in store.published(stream):
+            published[shard.day.isoformat()].add(shard.rel)
     requested = _read_cursor(context.cursor)
     try:
         loaded = loaded_shards(warehouse.database, sorted(published))

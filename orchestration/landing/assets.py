@@ -119,7 +119,7 @@ def load_landed_shards(
             outcomes: dict[dg.AssetKey, tuple[LoadOutcome, float]] = {}
             for key in selected:
                 started = time.perf_counter()
-                plan = plan_load(con, landing.path, _STREAMS[key], days, replace=config.replace)
+                plan = plan_load(con, landing.store(), _STREAMS[key], days, replace=config.replace)
                 outcome = load_shards(con, plan, context.run.run_id, now)
                 outcomes[key] = (outcome, time.perf_counter() - started)
                 context.log.info(

@@ -9,6 +9,10 @@ once: one `json_extract_string` over the line's paths yields the server's fields
 event whole (`payload`) and every typed field of the v1 contract. A line that is not JSON fails
 the load with its shard and line (a published shard has none), and the rows of every shard are
 counted against its newlines once more before anything is committed.
+
+A landing on object storage is read the same way, through its store's filesystem (s3fs), which
+the connection registers for the load (`read_text` of s3:// URLs: DuckDB's own httpfs cannot be
+installed offline); the line counts and checksums read the same bytes through the same store.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pandas as pd
 from ingestion.contract import ALL_FIELDS, BASE_FIELDS, FieldSpec
 from ingestion.landing.layout import Stream
 from ingestion.landing.lines import DEADLETTER_LINE_COLUMNS, EVENT_LINE_COLUMNS, LogicalType
+from ingestion.landing.store import LandingStore
 from orchestration.warehouse.raw_schema import (
     DEADLETTER_COLUMNS,
     EVENT_COLUMNS,
@@ -200,14 +205,33 @@ class ShardDigest:
     sha256: str
 
 
-def digest_shard(path: Path) -> ShardDigest:
+def digest_shard(path: str | Path, store: LandingStore | None = None) -> ShardDigest:
+    """The newlines and SHA-256 of a published shard (read through `store` when it is given)."""
     digest = hashlib.sha256()
     lines = 0
-    with path.open("rb") as f:
+    with store.open(str(path)) if store is not None else open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
             lines += chunk.count(b"\n")
     return ShardDigest(lines, digest.hexdigest())
+
+
+@contextmanager
+def reading_landing(con: Any, store: LandingStore | None) -> Iterator[None]:
+    """While the block runs, `con` reads the store's URLs (s3://) through its filesystem; a
+    local landing needs nothing. A filesystem the connection already has is left to its owner."""
+    fs = store.filesystem() if store is not None else None
+    names = [fs.protocol] if fs is not None and isinstance(fs.protocol, str) else []
+    if fs is not None and not names:
+        names = list(fs.protocol)[:1]
+    if fs is None or con.filesystem_is_registered(names[0]):
+        yield
+        return
+    con.register_filesystem(fs)
+    try:
+        yield
+    finally:
+        con.unregister_filesystem(names[0])
 
 
 def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOutcome:
@@ -223,8 +247,8 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
     if shards:
         con.register("_load_shards", _shard_frame(shards))
         # The shards' bytes are hashed while DuckDB reads them (hashlib releases the GIL).
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digests = pool.submit(lambda: [digest_shard(s.path) for s in shards])
+        with ThreadPoolExecutor(max_workers=1) as pool, reading_landing(con, plan.store):
+            digests = pool.submit(lambda: [digest_shard(s.path, plan.store) for s in shards])
             try:
                 with _any_insertion_order(con):
                     rows = con.execute(
@@ -232,7 +256,7 @@ def load_shards(con: Any, plan: LoadPlan, run_id: str, now: datetime) -> LoadOut
                         {"files": [str(s.path) for s in shards]},
                     ).fetchall()[0][0]
             except duckdb.InvalidInputException as exc:
-                raise _unreadable_lines(shards, exc) from exc
+                raise _unreadable_lines(shards, exc, plan.store) from exc
             read = digests.result()
         counts = _rows_per_shard(con, table, days)
         _check_line_numbers(shards, read, counts)
@@ -310,9 +334,11 @@ def _read_error(problems: Sequence[str], shards: Sequence[str]) -> ShardReadErro
     )
 
 
-def _unreadable_lines(shards: Sequence[Shard], exc: Exception) -> Exception:
+def _unreadable_lines(
+    shards: Sequence[Shard], exc: Exception, store: LandingStore | None = None
+) -> Exception:
     """The shards and lines that are not JSON, found apart from the failed transaction."""
-    with duckdb.connect() as scratch:
+    with duckdb.connect() as scratch, reading_landing(scratch, store):
         scratch.register("_load_shards", _shard_frame(shards))
         bad = scratch.execute(
             f"select shard_path, line_number, left(line, 60) from ({_lines('$files')}) "

@@ -1,4 +1,5 @@
-"""Which published shards a load must read: the manifest `raw.loaded_shards` against landing.
+"""Which published shards a load must read: the manifest `raw.loaded_shards` against landing
+(a local directory or object storage: listed through its `LandingStore`).
 
 A published shard is immutable. The manifest records what was loaded from each one (size, mtime,
 line count, SHA-256), so a re-run loads only new shards, and a shard that changed after it was
@@ -16,14 +17,15 @@ from typing import Any
 
 import dagster as dg
 
-from ingestion.landing.layout import Stream, published_shards, shard_day
+from ingestion.landing.layout import Stream
+from ingestion.landing.store import LandingStore, open_store
 
 _CHUNK = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    path: Path  # absolute
+    path: str  # what a reader opens: an absolute local path, or an s3:// URL
     rel: str  # relative to the landing root: the `shard_path` column
     day: date
     size: int
@@ -38,6 +40,7 @@ class LoadPlan:
     to_load: list[Shard] = field(default_factory=list)
     already_loaded: list[Shard] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # in the manifest, gone from landing
+    store: LandingStore | None = None  # where the shards are read from (None: local paths)
 
     @property
     def bytes_to_load(self) -> int:
@@ -48,30 +51,35 @@ class ShardChangedError(dg.Failure):
     """A published shard differs from the one that was loaded: landing was rewritten."""
 
 
-def scan_shards(landing_root: Path, stream: Stream, days: Sequence[date]) -> list[Shard]:
-    shards = []
-    for day in days:
-        for path in published_shards(landing_root, stream, day):
-            stat = path.stat()
-            rel = path.relative_to(landing_root).as_posix()
-            shards.append(Shard(path, rel, shard_day(path), stat.st_size, stat.st_mtime_ns))
-    return shards
+def scan_shards(store: LandingStore, stream: Stream, days: Sequence[date]) -> list[Shard]:
+    return [
+        Shard(stored.location, stored.rel, stored.day, stored.size, stored.mtime_ns)
+        for day in days
+        for stored in store.published(stream, day)
+    ]
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(store: LandingStore, location: str) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with store.open(location) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
 def plan_load(
-    con: Any, landing_root: Path, stream: Stream, days: Sequence[date], *, replace: bool
+    con: Any,
+    landing: LandingStore | Path | str,
+    stream: Stream,
+    days: Sequence[date],
+    *,
+    replace: bool,
 ) -> LoadPlan:
-    """Compare landing with the manifest. `replace` reloads every shard of the days."""
-    shards = scan_shards(landing_root, stream, days)
-    plan = LoadPlan(stream, list(days), replace)
+    """Compare landing (a store, or its root: a directory or s3://bucket/prefix) with the
+    manifest. `replace` reloads every shard of the days."""
+    store = landing if isinstance(landing, LandingStore) else open_store(landing)
+    shards = scan_shards(store, stream, days)
+    plan = LoadPlan(stream, list(days), replace, store=store)
     if replace:
         plan.to_load = shards
         return plan
@@ -90,7 +98,7 @@ def plan_load(
         size, mtime, checksum = recorded
         if shard.size != size:
             changed.append(f"{shard.rel}: {size} bytes when loaded, {shard.size} now")
-        elif shard.mtime_ns != mtime and sha256_file(shard.path) != checksum:
+        elif shard.mtime_ns != mtime and sha256_file(store, shard.path) != checksum:
             changed.append(f"{shard.rel}: same size, different bytes (SHA-256)")
         else:
             plan.already_loaded.append(shard)

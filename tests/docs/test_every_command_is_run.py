@@ -21,6 +21,7 @@ RUN_BY = {
     ),
     ("docs/data-engineers.md", "## Running the ingestor in production"): DATA_ENGINEERS,
     ("docs/data-engineers.md", "## Test data: `respawn simulate`"): DATA_ENGINEERS,
+    ("docs/data-engineers.md", "## Landing on object storage"): "tests/s3/test_docs.py",
     ("docs/game-team.md", "## Scoring a date or a cohort"): README_AND_GAME_TEAM,
 }
 
