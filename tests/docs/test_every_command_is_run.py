@@ -19,7 +19,13 @@ RUN_BY = {
     ("docs/data-engineers.md", "## Dagster on Postgres in production"): (
         "tests/orchestration/test_postgres_instance.py"
     ),
+    ("docs/data-engineers.md", "## Running the dbt project on Spark"): (
+        "tests/spark/test_dbt_on_spark.py"
+    ),
     ("docs/data-engineers.md", "## Running the ingestor in production"): DATA_ENGINEERS,
+    ("docs/data-engineers.md", "## Bring your history"): (
+        "tests/ingestion/history/test_history_pipeline.py"
+    ),
     ("docs/data-engineers.md", "## Test data: `respawn simulate`"): DATA_ENGINEERS,
     ("docs/data-engineers.md", "## Landing on object storage"): "tests/s3/test_docs.py",
     ("docs/game-team.md", "## Scoring a date or a cohort"): README_AND_GAME_TEAM,

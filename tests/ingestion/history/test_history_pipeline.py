@@ -20,12 +20,11 @@ import pytest
 
 from ingestion.landing.lines import format_ts
 from ingestion.settings import landing_root
-from tests.dbt.guide import blocks
 from tests.e2e.pipeline import Pipeline, landed_days, query, scalar
 from tests.ingestion.history.histories import Player, long_history, write_history
+from tests.support.docs import section_block
 
 REPO = Path(__file__).resolve().parents[3]
-DOCS = REPO / "docs" / "data-engineers.md"
 SECTION = "## Bring your history"
 FIRST, LAST = date(2024, 5, 1), date(2025, 7, 31)
 PLAYERS = [
@@ -50,7 +49,7 @@ def history_events() -> list[dict]:
 
 def documented_commands() -> list[str]:
     """The commands of docs/data-engineers.md, "Bring your history", in order."""
-    (block,) = [b for b in blocks("sh", text=DOCS.read_text()) if b.section.startswith(SECTION)]
+    block = section_block("docs/data-engineers.md", SECTION)
     return [c for c in block.commands if not c.lstrip().startswith("#")]
 
 
