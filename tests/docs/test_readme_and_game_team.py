@@ -1,4 +1,4 @@
-"""The README's two commands and the game team's scoring commands (docs/game-team.md) work as
+"""README.md's "Two commands" and the game team's scoring commands (docs/game-team.md) work as
 written. `make demo` runs once, as the README has it, on a temporary RESPAWN_HOME (so that the
 test never writes into the repository's data/); the game team's commands then run on the data it
 made, with the page's example date 2026-03-01 replaced by a snapshot date that data has. The
@@ -6,42 +6,18 @@ README's `make test` is the command CI runs (.ci/run): running it inside itself 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 import yaml
 
+from tests.docs.demo import Demo, readme_commands
 from tests.docs.shell import REPO, environment, run
 from tests.support.docs import section_block
 
-README = "README.md"
 GAME_TEAM = "docs/game-team.md"
 EXAMPLE_DATE = "2026-03-01"
-
-
-@dataclass(frozen=True)
-class Demo:
-    home: Path
-    output: str
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """## Two commands — `make demo`, as written."""
-    make_demo, _ = _readme_commands()
-    home = tmp_path_factory.mktemp("demo-home")
-    output = run(make_demo, REPO, environment(RESPAWN_HOME=str(home)), timeout=1200)
-    return Demo(home, output)
-
-
-def _readme_commands() -> list[str]:
-    block = section_block(README, "## Two commands")
-    commands = [line.split("#")[0].strip() for line in block.commands]
-    assert commands == ["make demo", "make test"]
-    return commands
 
 
 def test_make_demo_runs_the_main_job_and_prints_its_report(demo: Demo) -> None:
@@ -52,7 +28,7 @@ def test_make_demo_runs_the_main_job_and_prints_its_report(demo: Demo) -> None:
 
 
 def test_make_test_is_the_command_ci_runs() -> None:
-    _, make_test = _readme_commands()
+    _, make_test = readme_commands()
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert make_test in [line.strip() for line in ci]
 

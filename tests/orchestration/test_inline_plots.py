@@ -1,6 +1,7 @@
 """The plots the Dagster UI shows on the asset page: each is markdown short enough for the UI to
 render in place (dagster-ui: `mdStr.length < 1000`), and its SVG renders in headless Chromium as
-an image of nonzero size. (The asset pages themselves: screenshots in test-artifacts/ui/.)"""
+an image of nonzero size. (The asset pages themselves, in the real UI after `make demo`:
+tests/docs/test_demo_in_the_dagster_ui.py, screenshots in test-artifacts/ui/.)"""
 
 from __future__ import annotations
 
