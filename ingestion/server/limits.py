@@ -47,8 +47,9 @@ class BufferBudget:
     """A bound on the bytes of frames this process holds, received and not yet answered, over
     every connection: the frame that crosses `limit` pauses its connection's reading (TCP then
     pushes back on the client) until the total is back under three quarters of it. So memory
-    stays about `limit` plus, per connection, one frame being received, however many clients
-    stall and whatever the disk does."""
+    stays about `limit` plus, per connection, the frame that crossed it and the frames completed
+    by the same socket read (asyncio reads up to 256 KiB at once), however many clients stall and
+    whatever the disk does."""
 
     __slots__ = ("_paused", "held", "limit", "paused_total", "peak")
 
