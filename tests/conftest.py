@@ -11,6 +11,27 @@ import pytest
 # The simulated churn data sets (session-scoped, built on first use) of the ML tests.
 pytest_plugins = ("tests.support.churn_data",)
 
+# The longest modules (minutes each, mostly waiting on Spark, dbt and servers) start first, so
+# that `make test`'s two workers (one module at a time each) do not end on one of them alone.
+LONGEST_FIRST = (
+    "tests/spark/test_dbt_on_spark.py",
+    "tests/dbt/test_incremental_property.py",
+    "tests/docs/",
+    "tests/dbt/test_guide.py",
+    "tests/orchestration/test_concurrency.py",
+    "tests/orchestration/test_postgres_instance.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        starts = [i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)]
+        return starts[0] if starts else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its order
+
+
 # What dbt parses into the manifest: a change to any of these makes it stale.
 DBT_SOURCES = ("dbt_project.yml", "models", "macros", "tests", "seeds", "snapshots")
 
