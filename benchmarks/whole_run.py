@@ -76,6 +76,7 @@ NIGHTLY_STAGES = {
     "dedupe": ("deduplicate_events",),
     "dbt increment": ("respawn_dbt_models",),
     "score": ("score_churn",),
+    "exports": ("churn_score_exports",),
 }
 
 

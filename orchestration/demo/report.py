@@ -23,7 +23,14 @@ from ingestion.settings import landing_root, models_root, truth_root, warehouse_
 from ml import registry
 from ml.dataset import load_labeled
 from ml.ground_truth import compare_with_truth, load_players, true_churn
-from ml.report import at_risk_markdown, comparison_markdown, markdown_table, most_at_risk
+from ml.report import (
+    at_risk_markdown,
+    cohort_markdown,
+    comparison_markdown,
+    markdown_table,
+    most_at_risk,
+    new_player_markdown,
+)
 from orchestration.exports.layout import export_files, exports_root
 from orchestration.reconcile import landed_lines, reconcile
 
@@ -192,6 +199,12 @@ def _model(con: duckdb.DuckDBPyConnection, home: Path) -> bool:
     print("Held-out evaluation, model beside the baselines (same rows):\n")
     observed = pd.DataFrame(model.metrics["comparison"])
     print(comparison_markdown(observed))
+    if model.metrics.get("cohorts"):
+        print("\nROC-AUC by tenure cohort (the same rows):\n")
+        print(cohort_markdown(model.metrics["cohorts"]))
+    if model.metrics.get("new_players"):
+        print()
+        print(new_player_markdown(model.metrics["new_players"]))
     vs_truth = _against_ground_truth(con, model, home)
     if vs_truth is not None:
         print("\nAgainst the simulator's ground truth (true churn, not the observed label):\n")

@@ -23,6 +23,9 @@ EXAMPLE_DATE = "2026-03-01"
 def test_make_demo_runs_the_main_job_and_prints_its_report(demo: Demo) -> None:
     for heading in ("## Delivery", "## Marts", "## Churn model", "## Asset checks"):
         assert heading in demo.output, f"the demo's report lacks {heading!r}"
+    # the model beside its baselines per tenure cohort and in the new-player setting (issue 14)
+    for part in ("ROC-AUC by tenure cohort", "New players: the first", "on the test players"):
+        assert part in demo.output, f"the demo's report lacks {part!r}"
     with duckdb.connect(str(demo.home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_sessions").fetchone()[0] > 0
 
