@@ -1,6 +1,8 @@
 -- Every session counts once in fct_user_daily_activity, for its user on the day it started, and
 -- a day counts no session that fct_sessions does not have. Nightly: the users whose sessions or
 -- days the latest runs replaced, from the earliest day replaced; after a full build, everyone.
+-- It reads two models: the meta names the one Dagster shows it on, as an asset check.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_user_daily_activity'}}}) }}
 {%- set published -%}
     select user_id, change_date, is_everything
     from {{ reprocessing_changes_relation() }}

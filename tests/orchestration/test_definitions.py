@@ -73,6 +73,23 @@ def test_dbt_tests_show_as_asset_checks() -> None:
     assert {"event_id_unique", "rows_match_contract", "landing_freshness"} <= checks
 
 
+def test_every_dbt_data_test_is_an_asset_check_so_no_run_logs_it_as_an_observation() -> None:
+    """A data test Dagster cannot attach to one asset (a singular test reading two models, with
+    no `meta.dagster.ref`) is logged as an AssetObservation with a warning on every run."""
+    import json
+
+    from orchestration.dbt_project import dbt_project
+
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    tests = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and node["package_name"] == "respawn"
+    }
+    checks = {key.name for key in _graph().asset_check_keys}
+    assert tests and not tests - checks, sorted(tests - checks)
+
+
 def test_the_nightly_job_runs_landing_events_and_dbt_at_two_utc() -> None:
     from orchestration.definitions import defs
 
