@@ -38,7 +38,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="history files")
     p.add_argument(
         "--landing",
-        type=Path,
         metavar="DIR",
         help="landing root to import into (default $RESPAWN_HOME/landing)",
     )
@@ -58,12 +57,26 @@ def run(args: argparse.Namespace) -> int:
 
     from ingestion.history.importer import CHUNK_LINES, ImportResult, import_file
     from ingestion.history.source import digest
-    from ingestion.settings import landing_root
+    from ingestion.settings import LANDING_URL_VARIABLE, landing_root, landing_url
 
+    # The import's manifest and its resumption are local files: it lands into a directory only.
+    # Refused before anything lands, never a directory named `s3:` nor a landing the loader
+    # does not read.
+    bucket = args.landing if (args.landing or "").startswith("s3://") else None
+    if bucket or (args.landing is None and landing_url()):
+        where = bucket or f"{LANDING_URL_VARIABLE}={landing_url()}"
+        return usage.refuse(
+            "import",
+            ValueError(
+                f"cannot import into object storage ({where}): import into a local landing "
+                "(--landing DIR, with RESPAWN_LANDING_URL unset) on a host whose landing the "
+                "loader reads, or copy that landing's published shards into the bucket"
+            ),
+        )
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         return usage.refuse("import", ValueError(f"no such file: {', '.join(missing)}"))
-    root = (args.landing or landing_root()).resolve()
+    root = (Path(args.landing) if args.landing else landing_root()).resolve()
     chunk_lines = args.chunk_lines or CHUNK_LINES
     results: list[ImportResult] = []
     for path in args.paths:

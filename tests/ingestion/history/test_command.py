@@ -54,6 +54,23 @@ def test_respawn_import_refuses_a_missing_file_before_importing_anything(tmp_pat
     assert not (home / "landing").exists()
 
 
+def test_respawn_import_refuses_object_storage_before_importing_anything(tmp_path: Path) -> None:
+    history = write_history(tmp_path / "real.jsonl", [match(datetime(2024, 1, 1, tzinfo=UTC))])
+    home = tmp_path / "home"
+
+    by_flag = respawn("import", "--landing", "s3://respawn/landing", str(history), home=home)
+    by_variable = subprocess.run(
+        [RESPAWN, "import", str(history)],
+        env={**os.environ, "RESPAWN_HOME": str(home), "RESPAWN_LANDING_URL": "s3://respawn/x"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    for done, where in ((by_flag, "s3://respawn/landing"), (by_variable, "RESPAWN_LANDING_URL")):
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "cannot import into object storage" in done.stderr and where in done.stderr
+    assert not (home / "landing").exists() and not Path("s3:").exists()
+
+
 def test_respawn_import_refuses_a_chunk_of_no_lines(tmp_path: Path) -> None:
     done = respawn("import", "--chunk-lines", "0", "x.jsonl", home=tmp_path)
     assert done.returncode == 2
