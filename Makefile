@@ -115,8 +115,8 @@ dev: install $(MANIFEST)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # Two pytest workers, one test module at a time each (a module's fixtures stay in one process):
-# the suite's long parts (Spark, dbt builds, servers) mostly wait, so two took 30% less time on
-# 2 cores (17.7 min against 24.6). TEST_WORKERS=0 runs it in one process.
+# the suite's long parts (Spark, dbt builds, servers) mostly wait, so two took 37% less time on
+# 2 cores (15.5 min against 24.6). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 test: install-test $(MANIFEST)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
