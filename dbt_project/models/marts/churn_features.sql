@@ -431,30 +431,21 @@ final as (
             cast(matches_{{ n }}d as integer) as matches_{{ n }}d,
             cast(wins_{{ n }}d as integer) as wins_{{ n }}d,
             cast(losses_{{ n }}d as integer) as losses_{{ n }}d,
-            case
-                when matches_{{ n }}d > 0 then wins_{{ n }}d * 1e0 / matches_{{ n }}d else 0
-            end as win_rate_{{ n }}d,
-            case
-                when matches_{{ n }}d > 0 then losses_{{ n }}d * 1e0 / matches_{{ n }}d else 0
-            end as loss_rate_{{ n }}d,
+            {{ ratio('wins_' ~ n ~ 'd', 'matches_' ~ n ~ 'd') }} as win_rate_{{ n }}d,
+            {{ ratio('losses_' ~ n ~ 'd', 'matches_' ~ n ~ 'd') }} as loss_rate_{{ n }}d,
             cast(max_loss_streak_{{ n }}d as integer) as max_loss_streak_{{ n }}d,
             cast(rage_quits_{{ n }}d as integer) as rage_quits_{{ n }}d,
             cast(disconnects_network_{{ n }}d as integer) as disconnects_network_{{ n }}d,
             cast(disconnects_quit_{{ n }}d as integer) as disconnects_quit_{{ n }}d,
             cast(disconnects_crash_{{ n }}d as integer) as disconnects_crash_{{ n }}d,
-            case
-                when matches_{{ n }}d > 0 then bot_matches_{{ n }}d * 1e0 / matches_{{ n }}d
-                else 0
-            end as bot_share_{{ n }}d,
+            {{ ratio('bot_matches_' ~ n ~ 'd', 'matches_' ~ n ~ 'd') }} as bot_share_{{ n }}d,
             match_seconds_{{ n }}d / 60e0 as minutes_played_{{ n }}d,
         {% endfor -%}
         cast(day_number - last_session_day_number as integer) as days_since_last_session,
         cast(gap_mean_days as {{ double_type() }}) as gap_mean_days,
         cast(gap_max_days_to_date as {{ double_type() }}) as gap_max_days,
         cast(current_gap_days as {{ double_type() }}) as current_gap_days,
-        case
-            when gap_mean_days > 0 then current_gap_days / gap_mean_days else 0
-        end as current_gap_vs_usual,
+        {{ ratio('current_gap_days', 'gap_mean_days') }} as current_gap_vs_usual,
         cast(2 * sessions_7d - sessions_14d as integer) as sessions_trend_7d,
         cast(2 * matches_7d - matches_14d as integer) as matches_trend_7d,
         (2 * match_seconds_7d - match_seconds_14d) / 60e0 as minutes_trend_7d,
@@ -463,10 +454,8 @@ final as (
             as integer
         ) as tenure_days,
         {% for entry_point in entry_points -%}
-            case
-                when sessions_28d > 0 then sessions_{{ entry_point }}_28d * 1e0 / sessions_28d
-                else 0
-            end as entry_share_{{ entry_point }}_28d,
+            {{ ratio('sessions_' ~ entry_point ~ '_28d', 'sessions_28d') }}
+                as entry_share_{{ entry_point }}_28d,
         {% endfor -%}
         cast(loss_streak_to_date as integer) as current_loss_streak,
         -- at the resolution of the data: hours, and the rhythm of the last sessions
@@ -479,20 +468,10 @@ final as (
         cast(sessions_to_date as integer) as sessions_to_date,
         cast(last_session_gap_hours as {{ double_type() }}) as last_session_gap_hours,
         cast(recent_session_gap_mean_hours as {{ double_type() }}) as recent_session_gap_mean_hours,
-        cast(
-            case
-                when recent_session_gap_mean_hours > 0
-                    then last_session_gap_hours / recent_session_gap_mean_hours
-                else 0
-            end as {{ double_type() }}
-        ) as session_gap_trend,
-        cast(
-            case
-                when recent_session_gap_mean_hours > 0
-                    then hours_since_last_session / recent_session_gap_mean_hours
-                else 0
-            end as {{ double_type() }}
-        ) as hours_since_last_session_vs_recent_gap,
+        {{ ratio('last_session_gap_hours', 'recent_session_gap_mean_hours') }}
+            as session_gap_trend,
+        {{ ratio('hours_since_last_session', 'recent_session_gap_mean_hours') }}
+            as hours_since_last_session_vs_recent_gap,
         cast(matches_last_session as integer) as matches_last_session,
         cast(matches_per_session_recent as {{ double_type() }}) as matches_per_session_recent,
         cast(matches_per_session_to_date as {{ double_type() }}) as matches_per_session_to_date,
